@@ -1,0 +1,129 @@
+/* classify.c - from one TCP segment to state-machine events (see classify.h)
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "classify.h"
+
+#include <string.h>
+
+bool
+ts_flags_valid(uint16_t flags)
+{
+    switch (flags & (TS_TH_FIN | TS_TH_SYN | TS_TH_RST | TS_TH_ACK | TS_TH_URG)) {
+    case TS_TH_SYN:
+    case TS_TH_SYN | TS_TH_URG:
+    case TS_TH_SYN | TS_TH_ACK:
+    case TS_TH_RST:
+    case TS_TH_RST | TS_TH_ACK:
+    case TS_TH_FIN | TS_TH_ACK:
+    case TS_TH_FIN | TS_TH_ACK | TS_TH_URG:
+    case TS_TH_ACK:
+    case TS_TH_ACK | TS_TH_URG:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool
+ts_rst_acceptable(const ts_endpoint *snd, const ts_endpoint *rcv, const ts_segment *seg)
+{
+    switch (rcv->st) {
+    case sSS:
+    case sSA:
+        return (seg->flags & TS_TH_ACK) && (rcv->flags & TS_EP_SYN) &&
+               seg->ack == rcv->isn + 1;
+    default:
+        break;
+    }
+    if (!(snd->flags & TS_EP_SENT))
+        return true;
+    if (seg->seq == snd->snd_nxt)
+        return true;
+    if ((snd->flags & TS_EP_FIN) && seg->seq == snd->snd_nxt - 1)
+        return true;
+    if (rcv->st == sSR || rcv->st == sSX)
+        return ts_seq_geq(seg->seq, snd->snd_nxt) &&
+               ts_seq_geq(snd->snd_nxt + rcv->win, seg->seq);
+    return false;
+}
+
+/* The receiver's event for an ACK of its SYN.  Crossed only if the peer
+ * sent a bare SYN earlier (simultaneous open); a peer's earlier SYN-ACK the
+ * receiver may never have had (it may retransmit its SYN). */
+static inline ts_event
+syn_ack_event(const ts_endpoint *snd)
+{
+    return (snd->flags & TS_EP_ACTIVE) ? TS_EV_ACK_SYN_X : TS_EV_ACK_SYN;
+}
+
+static inline void
+push(uint8_t *n, uint8_t *evs, ts_event ev)
+{
+    if (*n < TS_MAX_EVENTS)
+        evs[(*n)++] = (uint8_t)ev;
+}
+
+void
+ts_classify(const ts_endpoint *snd, const ts_endpoint *rcv, const ts_segment *seg,
+            ts_class *c)
+{
+    const uint16_t f = seg->flags;
+    const bool ack = (f & TS_TH_ACK) != 0;
+
+    memset(c, 0, sizeof *c);
+    c->valid_flags = ts_flags_valid(f);
+
+    /* A RST wins over every other flag, as in the receiving stack. */
+    if (f & TS_TH_RST) {
+        push(&c->nsend, c->send, TS_EV_RST);
+        c->rst_accepted = ts_rst_acceptable(snd, rcv, seg);
+        if (c->rst_accepted)
+            push(&c->nrecv, c->recv, TS_EV_RST);
+        return;
+    }
+    /* Combinations no stack sends change nothing (Linux drops them or
+     * answers with a challenge ACK). */
+    if (!c->valid_flags)
+        return;
+
+    c->acks_syn = ack && (rcv->flags & TS_EP_SYN) && ts_seq_geq(seg->ack, rcv->isn + 1);
+    c->acks_fin = ack && (rcv->flags & TS_EP_FIN) && ts_seq_geq(seg->ack, rcv->fin_seq + 1);
+
+    if (f & TS_TH_SYN) {
+        push(&c->nsend, c->send, ack ? TS_EV_SYNACK : TS_EV_SYN);
+        if (c->acks_syn)
+            push(&c->nrecv, c->recv, syn_ack_event(snd));
+        push(&c->nrecv, c->recv, TS_EV_SYN);
+        c->acks_fin = false;
+        return;
+    }
+
+    /* Order: the ACK of the peer's SYN first; then a retransmitted FIN,
+     * which in the sender's mind went out before the ACK it now carries;
+     * then the ACK of the peer's FIN; then a new FIN (the three-segment
+     * close: ESTABLISHED -> CLOSE_WAIT -> LAST_ACK). */
+    const bool fin = (f & TS_TH_FIN) != 0;
+    const bool fin_again = fin && (snd->flags & TS_EP_FIN) &&
+                           snd->fin_seq == seg->seq + seg->len;
+    if (c->acks_syn) {
+        push(&c->nsend, c->send, TS_EV_ACK_SYN);
+        /* An ACK of our SYN from a peer that never sent a SYN is not a
+         * handshake answer (Linux discards it in SYN_SENT). */
+        if (snd->flags & TS_EP_SYN)
+            push(&c->nrecv, c->recv, syn_ack_event(snd));
+    }
+    if (fin_again)
+        push(&c->nsend, c->send, TS_EV_FIN);
+    if (c->acks_fin) {
+        push(&c->nsend, c->send, TS_EV_ACK_FIN);
+        /* Crossed: the peer's FIN came in an earlier segment, not this one. */
+        push(&c->nrecv, c->recv,
+             ((snd->flags & TS_EP_FIN) && !fin) ? TS_EV_ACK_FIN_X : TS_EV_ACK_FIN);
+    }
+    if (fin) {
+        if (!fin_again)
+            push(&c->nsend, c->send, TS_EV_FIN);
+        push(&c->nrecv, c->recv, TS_EV_FIN);
+    }
+}

@@ -1,0 +1,1222 @@
+#!/usr/bin/python3
+"""Record real Linux TCP behaviour for the tcpstate test captures.
+
+For every scenario this script builds a fresh pair of network namespaces
+joined by a veth pair
+
+    ns tcpst-a-<pid>  veth-a  10.99.0.1/24  fd00:99::1/64   (client side)
+    ns tcpst-b-<pid>  veth-b  10.99.0.2/24  fd00:99::2/64   (server side)
+
+(offloads off, so checksums in the capture are valid; static neighbour
+entries, so no ARP/ND is ever needed), starts one socket agent per namespace
+(tests/kernel/agent.py, driven with JSON lines over stdin/stdout), captures
+TCP on veth-a with tcpdump and drives the two agents step by step through the
+scenario.  At every settled point it runs `ss -tanH` in both namespaces and
+stores the output as an oracle next to the capture:
+
+    sample-captures/kernel/<scenario>.pcap      TCP only, snaplen 256
+    sample-captures/kernel/<scenario>.ss.json   ss snapshots (ground truth)
+    sample-captures/kernel/README.md            regenerated index
+
+Each snapshot has "t" = time.time() taken immediately before ss ran, after
+letting the stack settle (0.4 s after the last action, unless noted).  The
+capture uses the same clock, so a checker can match every snapshot with "the
+last captured segment before t".
+
+Packets are never delayed by a fixed amount: where a scenario needs packets
+to be "in flight" (simultaneous open/close) they are held in a tbf qdisc on
+the sender's egress (before the capture point, so the capture shows when they
+really hit the wire) and released on command.  A tbf with a 1 kbit/s rate is
+blocked by queueing a 1400-byte UDP filler at its head; releasing means
+changing the rate to 10 Gbit/s and kicking the queue with another datagram.
+The UDP fillers are not in the capture (filter "tcp").  Drops are done with
+nftables in the namespaces.
+
+After recording, each capture is checked with tshark (expected segments) and
+each snapshot against the expected ss states; a scenario that does not come
+out as intended is recorded again (up to 3 attempts).
+
+Usage (needs root):
+
+    sudo /usr/bin/python3 tests/kernel/record.py [--out DIR] [--keep-going]
+                                                 [--list] [scenario ...]
+
+With no scenario names all scenarios are recorded.  Re-running is safe:
+namespaces are per-process and removed on exit (also on Ctrl-C), and stale
+tcpst-* namespaces from killed runs are removed at start.  Re-running
+overwrites the files of the scenarios it records.
+"""
+
+import argparse
+import atexit
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+AGENT = os.path.join(HERE, "agent.py")
+PYTHON = "/usr/bin/python3"
+DEFAULT_OUT = os.path.join(REPO, "sample-captures", "kernel")
+
+A4, B4 = "10.99.0.1", "10.99.0.2"
+A6, B6 = "fd00:99::1", "fd00:99::2"
+DEV_A, DEV_B = "veth-a", "veth-b"
+SNAPLEN = 256         # every segment we send fits, so checksums stay verifiable
+SETTLE = 0.4          # seconds between the last action and a snapshot
+HOLD_RATE = "1kbit"   # tbf rate while a gate is held
+OPEN_RATE = "10gbit"  # tbf rate while a gate is open
+GATE_ARGS = ["burst", "1600", "limit", "200000"]
+
+LIVE_ENVS = []        # for atexit cleanup
+
+
+class RecorderError(Exception):
+    pass
+
+
+def log(msg):
+    sys.stderr.write(msg + "\n")
+    sys.stderr.flush()
+
+
+def run(args, ns=None, check=True, input=None, timeout=30):
+    if ns:
+        args = ["ip", "netns", "exec", ns] + list(args)
+    p = subprocess.run(args, input=input, capture_output=True, text=True,
+                       timeout=timeout)
+    if check and p.returncode != 0:
+        raise RecorderError("command failed (%d): %s\n%s%s" % (
+            p.returncode, " ".join(args), p.stdout, p.stderr))
+    return p
+
+
+# ---------------------------------------------------------------------------
+# agent process wrapper
+# ---------------------------------------------------------------------------
+class Agent:
+    def __init__(self, ns, side, logfile):
+        self.side = side
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", ns, PYTHON, "-u", AGENT],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=logfile,
+            text=True, bufsize=1)
+        self.pending = []
+        self.call("ping")
+
+    def start(self, op, args=None, **kw):
+        """Send a command without waiting for its reply."""
+        cmd = dict(args or {}, op=op, **kw)
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        self.pending.append(cmd)
+
+    def wait(self, timeout=20, check=True):
+        """Wait for the reply to the oldest outstanding command."""
+        cmd = self.pending.pop(0)
+        r, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not r:
+            raise RecorderError("agent %s: no reply to %r within %ss" % (self.side, cmd, timeout))
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RecorderError("agent %s died (command %r)" % (self.side, cmd))
+        res = json.loads(line)
+        if check and not res.get("ok"):
+            raise RecorderError("agent %s: %r failed: %r" % (self.side, cmd, res))
+        return res
+
+    def call(self, op, args=None, check=True, timeout=20, **kw):
+        self.start(op, args, **kw)
+        return self.wait(timeout=timeout, check=check)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write('{"op": "quit"}\n')
+                self.proc.stdin.flush()
+                self.proc.wait(timeout=3)
+            except (OSError, ValueError, subprocess.TimeoutExpired):
+                pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# ---------------------------------------------------------------------------
+# one scenario's world: two namespaces, capture, agents
+# ---------------------------------------------------------------------------
+class Env:
+    def __init__(self, tag):
+        pid = os.getpid()
+        self.ns = {"a": "tcpst-a-%d" % pid, "b": "tcpst-b-%d" % pid}
+        self.dev = {"a": DEV_A, "b": DEV_B}
+        self.v4 = {"a": A4, "b": B4}
+        self.v6 = {"a": A6, "b": B6}
+        self.tmp = tempfile.mkdtemp(prefix="tcpst-%s-" % tag)
+        self.agentlog = open(os.path.join(self.tmp, "agents.log"), "w")
+        self.tcpdump = None
+        self.agents = {}
+        self.snapshots = []
+        self.problems = []
+        self.gates = {}
+        self.cleaned = False
+        LIVE_ENVS.append(self)
+
+    # -- setup / teardown ----------------------------------------------------
+    def setup(self):
+        for side in "ab":
+            run(["ip", "netns", "add", self.ns[side]])
+        run(["ip", "link", "add", DEV_A, "netns", self.ns["a"], "type", "veth",
+             "peer", "name", DEV_B, "netns", self.ns["b"]])
+        for side in "ab":
+            ns, dev = self.ns[side], self.dev[side]
+            run(["ip", "link", "set", "lo", "up"], ns=ns)
+            run(["ip", "addr", "add", self.v4[side] + "/24", "dev", dev], ns=ns)
+            run(["ip", "addr", "add", self.v6[side] + "/64", "dev", dev, "nodad"], ns=ns)
+            # valid checksums in the capture, one segment per packet
+            run(["ethtool", "-K", dev, "tx", "off", "rx", "off", "sg", "off",
+                 "tso", "off", "gso", "off", "gro", "off"], ns=ns, check=False)
+            run(["ip", "link", "set", dev, "up"], ns=ns)
+        mac = {}
+        for side in "ab":
+            info = json.loads(run(["ip", "-j", "link", "show", self.dev[side]],
+                                  ns=self.ns[side]).stdout)
+            mac[side] = info[0]["address"]
+        for side, other in (("a", "b"), ("b", "a")):
+            for addr in (self.v4[other], self.v6[other]):
+                run(["ip", "neigh", "replace", addr, "lladdr", mac[other], "dev",
+                     self.dev[side], "nud", "permanent"], ns=self.ns[side])
+        feats = run(["ethtool", "-k", DEV_A], ns=self.ns["a"]).stdout
+        if not re.search(r"^tx-checksumming: off", feats, re.M):
+            raise RecorderError("could not turn off tx checksumming on veth")
+
+    def sysctl(self, side, key, value):
+        run(["sysctl", "-q", "-w", "%s=%s" % (key, value)], ns=self.ns[side])
+
+    def start_agents(self):
+        for side in "ab":
+            self.agents[side] = Agent(self.ns[side], side, self.agentlog)
+
+    @property
+    def a(self):
+        return self.agents["a"]
+
+    @property
+    def b(self):
+        return self.agents["b"]
+
+    def start_capture(self):
+        self.pcap_tmp = os.path.join(self.tmp, "capture.pcap")
+        self.tcpdump_err = open(os.path.join(self.tmp, "tcpdump.err"), "w+")
+        self.tcpdump = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns["a"], "tcpdump", "-i", DEV_A, "-n",
+             "--immediate-mode", "-s", str(SNAPLEN), "-U", "-Z", "root",
+             "-w", self.pcap_tmp, "tcp"],
+            stdout=subprocess.DEVNULL, stderr=self.tcpdump_err)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            self.tcpdump_err.seek(0)
+            if "listening on" in self.tcpdump_err.read():
+                time.sleep(0.2)
+                return
+            if self.tcpdump.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.tcpdump_err.seek(0)
+        raise RecorderError("tcpdump did not start: " + self.tcpdump_err.read())
+
+    def stop_capture(self):
+        if self.tcpdump and self.tcpdump.poll() is None:
+            self.tcpdump.send_signal(signal.SIGINT)
+            try:
+                self.tcpdump.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.tcpdump.kill()
+                self.tcpdump.wait()
+        self.tcpdump = None
+
+    def teardown(self):
+        if self.cleaned:
+            return
+        self.cleaned = True
+        try:
+            self.stop_capture()
+        finally:
+            for ag in self.agents.values():
+                try:
+                    ag.stop()
+                except Exception:  # noqa: BLE001 - best effort cleanup
+                    pass
+            for side in "ab":
+                run(["ip", "netns", "del", self.ns[side]], check=False)
+            try:
+                self.agentlog.close()
+            except OSError:
+                pass
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            if self in LIVE_ENVS:
+                LIVE_ENVS.remove(self)
+
+    # -- observation -----------------------------------------------------------
+    def ss_raw(self, side):
+        return run(["ss", "-tanH"], ns=self.ns[side]).stdout
+
+    @staticmethod
+    def parse_ss(raw):
+        out = []
+        for line in raw.splitlines():
+            f = line.split()
+            if len(f) < 5:
+                continue
+            out.append({"state": f[0], "local": f[3], "peer": f[4]})
+        return out
+
+    def snapshot(self, label, a=None, b=None, settle=SETTLE):
+        """Take an ss snapshot; a/b are the expected state lists (any order)."""
+        time.sleep(settle)
+        t = time.time()
+        raw = {side: self.ss_raw(side) for side in "ab"}
+        snap = {"t": round(t, 6), "label": label,
+                "a": self.parse_ss(raw["a"]), "b": self.parse_ss(raw["b"]),
+                "raw": raw}
+        self.snapshots.append(snap)
+        for side, want in (("a", a), ("b", b)):
+            if want is None:
+                continue
+            got = sorted(s["state"] for s in snap[side])
+            if got != sorted(want):
+                self.problems.append("snapshot %r side %s: expected %s, ss says %s"
+                                     % (label, side, sorted(want), got))
+        return snap
+
+    # -- nftables ----------------------------------------------------------------
+    def nft(self, side, ruleset):
+        run(["nft", "-f", "-"], ns=self.ns[side], input=ruleset)
+
+    def nft_flush(self, side):
+        run(["nft", "flush", "ruleset"], ns=self.ns[side])
+
+    # -- gates: holdable tbf queues on a side's egress -----------------------------
+    def install_gate(self, side):
+        """One gate ("all") holding every packet leaving this side."""
+        self._tc(side, ["qdisc", "replace", "dev", self.dev[side], "root",
+                        "handle", "10:", "tbf", "rate", OPEN_RATE] + GATE_ARGS)
+        self.gates[(side, "all")] = {"handle": "10:", "parent": "root", "port": 9}
+
+    def install_fin_gates(self, side):
+        """Two gates: "fin" (IPv4 TCP segments with FIN) and "other" (the rest).
+
+        htb is used only as a classifier; the leaves are tbf gates."""
+        dev = self.dev[side]
+        self._tc(side, ["qdisc", "replace", "dev", dev, "root", "handle", "1:",
+                        "htb", "default", "20", "r2q", "100000"])
+        for cls in ("10", "20"):
+            self._tc(side, ["class", "add", "dev", dev, "parent", "1:", "classid",
+                            "1:" + cls, "htb", "rate", "10gbit"])
+            self._tc(side, ["qdisc", "add", "dev", dev, "parent", "1:" + cls,
+                            "handle", cls + ":", "tbf", "rate", OPEN_RATE] + GATE_ARGS)
+        # UDP fillers to port 10 go to the fin gate, like TCP FIN segments
+        self._tc(side, ["filter", "add", "dev", dev, "parent", "1:", "protocol", "ip",
+                        "prio", "1", "u32", "match", "ip", "protocol", "17", "0xff",
+                        "match", "ip", "dport", "10", "0xffff", "flowid", "1:10"])
+        # TCP flags byte is at offset 20 + 13 (no IP options on this link)
+        self._tc(side, ["filter", "add", "dev", dev, "parent", "1:", "protocol", "ip",
+                        "prio", "2", "u32", "match", "ip", "protocol", "6", "0xff",
+                        "match", "u8", "0x01", "0x01", "at", "33", "flowid", "1:10"])
+        self.gates[(side, "fin")] = {"handle": "10:", "parent": "1:10", "port": 10}
+        self.gates[(side, "other")] = {"handle": "20:", "parent": "1:20", "port": 9}
+
+    def _tc(self, side, args):
+        run(["tc"] + args, ns=self.ns[side])
+
+    def _gate_tc(self, side, gate, rate):
+        g = self.gates[(side, gate)]
+        where = ["root"] if g["parent"] == "root" else ["parent", g["parent"]]
+        self._tc(side, ["qdisc", "change", "dev", self.dev[side]] + where +
+                 ["handle", g["handle"], "tbf", "rate", rate] + GATE_ARGS)
+
+    def gate_backlog(self, side, gate):
+        g = self.gates[(side, gate)]
+        data = json.loads(run(["tc", "-s", "-j", "qdisc", "show", "dev", self.dev[side]],
+                              ns=self.ns[side]).stdout)
+        for q in data:
+            if q.get("handle") == g["handle"] and q.get("kind") == "tbf":
+                return int(q.get("qlen", 0))
+        raise RecorderError("gate %s/%s not found" % (side, gate))
+
+    def hold(self, side, gate="all"):
+        """Block the gate: slow tbf + a UDP filler stuck at the queue head."""
+        g = self.gates[(side, gate)]
+        self._gate_tc(side, gate, HOLD_RATE)
+        other = self.v4["b" if side == "a" else "a"]
+        for _ in range(6):
+            if self.gate_backlog(side, gate) > 0:
+                return
+            self.agents[side].call("udp", addr=other, port=g["port"], size=1400)
+        if self.gate_backlog(side, gate) == 0:
+            raise RecorderError("could not block gate %s/%s" % (side, gate))
+
+    def release(self, side, gate="all", wait=True):
+        g = self.gates[(side, gate)]
+        self._gate_tc(side, gate, OPEN_RATE)
+        other = self.v4["b" if side == "a" else "a"]
+        # tbf does not dequeue on a parameter change: kick it with a datagram
+        self.agents[side].call("udp", addr=other, port=g["port"], size=10)
+        if wait:
+            deadline = time.time() + 3
+            while self.gate_backlog(side, gate) > 0:
+                if time.time() > deadline:
+                    raise RecorderError("gate %s/%s did not drain" % (side, gate))
+                time.sleep(0.01)
+
+
+def cleanup_all():
+    for env in list(LIVE_ENVS):
+        try:
+            env.teardown()
+        except Exception as e:  # noqa: BLE001
+            log("cleanup: %s" % e)
+
+
+def cleanup_stale_namespaces():
+    """Remove tcpst-[ab]-<pid> namespaces left behind by runs that were killed."""
+    out = run(["ip", "netns", "list"], check=False).stdout
+    for line in out.splitlines():
+        m = re.match(r"^(tcpst-[ab]-(\d+))\b", line)
+        if m and not os.path.exists("/proc/%s" % m.group(2)):
+            log("removing stale namespace %s" % m.group(1))
+            run(["ip", "netns", "del", m.group(1)], check=False)
+
+
+# ---------------------------------------------------------------------------
+# capture analysis (tshark)
+# ---------------------------------------------------------------------------
+FLAG_NAMES = [(0x02, "SYN"), (0x01, "FIN"), (0x04, "RST"), (0x08, "PSH"),
+              (0x10, "ACK"), (0x20, "URG"), (0x40, "ECE"), (0x80, "CWR")]
+TSHARK_FIELDS = ["frame.number", "frame.time_epoch", "frame.time_relative",
+                 "ip.src", "ipv6.src", "tcp.srcport", "ip.dst", "ipv6.dst",
+                 "tcp.dstport", "tcp.flags", "tcp.seq", "tcp.ack", "tcp.len",
+                 "tcp.checksum.status", "tcp.analysis.flags", "frame.len",
+                 "frame.cap_len"]
+
+
+def read_pcap(path):
+    args = ["tshark", "-r", path, "-n", "-o", "tcp.relative_sequence_numbers:FALSE",
+            "-o", "tcp.check_checksum:TRUE", "-T", "fields", "-E", "separator=/t",
+            "-E", "occurrence=f"]
+    for f in TSHARK_FIELDS:
+        args += ["-e", f]
+    out = run(args).stdout
+    pkts = []
+    for line in out.splitlines():
+        f = line.split("\t")
+        f += [""] * (len(TSHARK_FIELDS) - len(f))
+        d = dict(zip(TSHARK_FIELDS, f))
+        flags = int(d["tcp.flags"], 16)
+        src = d["ip.src"] or d["ipv6.src"]
+        dst = d["ip.dst"] or d["ipv6.dst"]
+        pkts.append({
+            "no": int(d["frame.number"]), "t": float(d["frame.time_epoch"]),
+            "rel": float(d["frame.time_relative"]),
+            "src": src, "sport": int(d["tcp.srcport"]),
+            "dst": dst, "dport": int(d["tcp.dstport"]),
+            "flags": {n for bit, n in FLAG_NAMES if flags & bit},
+            "seq": int(d["tcp.seq"]), "ack": int(d["tcp.ack"] or 0),
+            "len": int(d["tcp.len"]),
+            "dir": "c2s" if src in (A4, A6) else "s2c",
+            "csum_ok": d["tcp.checksum.status"] == "1",
+            "complete": d["frame.len"] == d["frame.cap_len"],
+            "analysis": d["tcp.analysis.flags"],
+        })
+    return pkts
+
+
+def flag_str(p):
+    return ",".join(n for _, n in FLAG_NAMES if n in p["flags"])
+
+
+def fmt_pkt(p):
+    ep = lambda a, port: ("[%s]:%d" % (a, port)) if ":" in a else "%s:%d" % (a, port)
+    return "%3d %9.6f %-22s -> %-22s %-12s seq=%-10d ack=%-10d len=%d" % (
+        p["no"], p["rel"], ep(p["src"], p["sport"]), ep(p["dst"], p["dport"]),
+        flag_str(p), p["seq"], p["ack"], p["len"])
+
+
+def has(p, *flags, no=()):
+    return all(f in p["flags"] for f in flags) and not any(f in p["flags"] for f in no)
+
+
+def seg_end(p):
+    """Sequence number just after this segment (SYN and FIN count as one)."""
+    return p["seq"] + p["len"] + (1 if "SYN" in p["flags"] else 0) + \
+        (1 if "FIN" in p["flags"] else 0)
+
+
+class Check:
+    """Small helper collecting problems about a capture."""
+
+    def __init__(self, pkts):
+        self.p = pkts
+        self.problems = []
+
+    def expect(self, cond, msg):
+        if not cond:
+            self.problems.append(msg)
+        return cond
+
+    def fins(self, d):
+        return [p for p in self.p if p["dir"] == d and "FIN" in p["flags"]]
+
+    def rsts(self, d=None):
+        return [p for p in self.p if "RST" in p["flags"] and (d is None or p["dir"] == d)]
+
+    def handshake(self):
+        p = self.p
+        ok = self.expect(len(p) >= 3, "capture too short for a handshake")
+        if ok:
+            self.expect(p[0]["dir"] == "c2s" and has(p[0], "SYN", no=("ACK",)), "frame 1 is not the client SYN")
+            self.expect(p[1]["dir"] == "s2c" and has(p[1], "SYN", "ACK"), "frame 2 is not the server SYN-ACK")
+            self.expect(p[2]["dir"] == "c2s" and has(p[2], "ACK", no=("SYN",)), "frame 3 is not the client ACK")
+
+    def no_rst(self):
+        self.expect(not self.rsts(), "unexpected RST in capture")
+
+    def four_way(self, first):
+        """first side sends FIN, peer ACKs it alone, later peer FIN, first ACKs."""
+        second = "s2c" if first == "c2s" else "c2s"
+        f1, f2 = self.fins(first), self.fins(second)
+        if not (self.expect(len(f1) == 1, "expected exactly one %s FIN, got %d" % (first, len(f1))) and
+                self.expect(len(f2) == 1, "expected exactly one %s FIN, got %d" % (second, len(f2)))):
+            return
+        f1, f2 = f1[0], f2[0]
+        self.expect(f1["no"] < f2["no"], "%s FIN does not come first" % first)
+        acks = [p for p in self.p if f1["no"] < p["no"] < f2["no"] and p["dir"] == second
+                and has(p, "ACK", no=("FIN",)) and p["ack"] == seg_end(f1)]
+        self.expect(acks, "no separate %s ACK of the first FIN before the second FIN" % second)
+        self.expect(f2["ack"] == seg_end(f1), "second FIN does not ack the first FIN")
+        last = self.p[-1]
+        self.expect(last["dir"] == first and has(last, "ACK", no=("FIN", "SYN", "RST"))
+                    and last["ack"] == seg_end(f2), "last segment is not the ACK of the second FIN")
+
+
+# ---------------------------------------------------------------------------
+# scenarios
+# ---------------------------------------------------------------------------
+class Scenario:
+    def __init__(self, name, n, description, family="inet"):
+        self.name, self.n, self.description, self.family = name, n, description, family
+        self.sport = 5000 + n
+        self.cport = 40000 + n
+        self.a_addr = A6 if family == "inet6" else A4
+        self.b_addr = B6 if family == "inet6" else B4
+        self.notes = None
+        self.run = None
+        self.check = None
+
+
+SCENARIOS = []
+
+
+def scenario(name, n, description, family="inet", notes=None):
+    def deco(fn):
+        sc = Scenario(name, n, description, family)
+        sc.run = fn
+        sc.notes = notes
+        SCENARIOS.append(sc)
+        return fn
+    return deco
+
+
+def checker(name):
+    def deco(fn):
+        for sc in SCENARIOS:
+            if sc.name == name:
+                sc.check = fn
+        return fn
+    return deco
+
+
+# common steps ---------------------------------------------------------------
+CLIENT_MSG = "client->server request\n"   # 23 bytes
+SERVER_MSG = "server->client reply\n"     # 21 bytes
+
+
+def listen(e, sc):
+    e.b.call("socket", name="l", family=sc.family)
+    e.b.call("bind", name="l", addr=sc.b_addr, port=sc.sport)
+    e.b.call("listen", name="l")
+
+
+def client_socket(e, sc):
+    e.a.call("socket", name="c", family=sc.family)
+    e.a.call("bind", name="c", addr=sc.a_addr, port=sc.cport)
+
+
+def connect_accept(e, sc):
+    listen(e, sc)
+    client_socket(e, sc)
+    e.a.call("connect", name="c", addr=sc.b_addr, port=sc.sport)
+    e.b.call("accept", {"name": "l", "as": "s"})
+
+
+def exchange(e, csize=100, ssize=160):
+    e.a.call("send", name="c", n=csize, pattern=CLIENT_MSG)
+    r = e.b.call("recv", name="s", n=csize)
+    assert r["received"] == csize, r
+    e.b.call("send", name="s", n=ssize, pattern=SERVER_MSG)
+    r = e.a.call("recv", name="c", n=ssize)
+    assert r["received"] == ssize, r
+
+
+def expect_eof(e, side, name):
+    r = e.agents[side].call("recv", name=name, n=1, timeout=3)
+    if not r["eof"]:
+        e.problems.append("side %s socket %s: expected EOF, got %r" % (side, name, r))
+
+
+EST = (["ESTAB"], ["LISTEN", "ESTAB"])
+
+
+@scenario("client_close", 1,
+          "Handshake, data both ways, the client close()s first (FIN-WAIT-2 / CLOSE-WAIT), "
+          "then the server close()s; the client ends in TIME-WAIT.")
+def sc_client_close(e, sc):
+    connect_accept(e, sc)
+    exchange(e)
+    e.snapshot("established, data exchanged", *EST)
+    e.a.call("close", name="c")
+    e.snapshot("after client close()", ["FIN-WAIT-2"], ["LISTEN", "CLOSE-WAIT"])
+    expect_eof(e, "b", "s")
+    e.b.call("close", name="s")
+    e.snapshot("after server close()", ["TIME-WAIT"], ["LISTEN"])
+
+
+@checker("client_close")
+def ck_client_close(c):
+    c.handshake()
+    c.no_rst()
+    c.four_way("c2s")
+
+
+@scenario("server_close", 2,
+          "Handshake, data both ways, the server close()s first (it kicks the client: "
+          "server FIN-WAIT-2 / client CLOSE-WAIT), then the client close()s; "
+          "the server ends in TIME-WAIT.")
+def sc_server_close(e, sc):
+    connect_accept(e, sc)
+    exchange(e)
+    e.snapshot("established, data exchanged", *EST)
+    e.b.call("close", name="s")
+    e.snapshot("after server close()", ["CLOSE-WAIT"], ["LISTEN", "FIN-WAIT-2"])
+    expect_eof(e, "a", "c")
+    e.a.call("close", name="c")
+    e.snapshot("after client close()", [], ["LISTEN", "TIME-WAIT"])
+
+
+@checker("server_close")
+def ck_server_close(c):
+    c.handshake()
+    c.no_rst()
+    c.four_way("s2c")
+
+
+@scenario("close_wait", 3,
+          "The client close()s, the server application reads EOF but never close()s: "
+          "the connection stays half-closed with the server in CLOSE-WAIT and the "
+          "client in FIN-WAIT-2 (capture stops there).")
+def sc_close_wait(e, sc):
+    connect_accept(e, sc)
+    exchange(e)
+    e.snapshot("established, data exchanged", *EST)
+    e.a.call("close", name="c")
+    e.snapshot("after client close()", ["FIN-WAIT-2"], ["LISTEN", "CLOSE-WAIT"])
+    expect_eof(e, "b", "s")
+    e.snapshot("2 s later, server application still has not closed",
+               ["FIN-WAIT-2"], ["LISTEN", "CLOSE-WAIT"], settle=2.0)
+
+
+@checker("close_wait")
+def ck_close_wait(c):
+    c.handshake()
+    c.no_rst()
+    fc = c.fins("c2s")
+    c.expect(len(fc) == 1, "expected one client FIN")
+    c.expect(not c.fins("s2c"), "server must not send a FIN")
+    last = c.p[-1]
+    c.expect(fc and last["dir"] == "s2c" and has(last, "ACK", no=("FIN",))
+             and last["ack"] == seg_end(fc[0]), "last segment is not the server's ACK of the FIN")
+
+
+@scenario("abort_linger0", 4,
+          "The client sets SO_LINGER {on, 0} and close()s an established connection: "
+          "the kernel aborts it with an RST instead of a FIN; both sides are gone.")
+def sc_abort_linger0(e, sc):
+    connect_accept(e, sc)
+    exchange(e)
+    e.snapshot("established, data exchanged", *EST)
+    e.a.call("linger", name="c", onoff=1, linger=0)
+    e.a.call("close", name="c")
+    e.snapshot("after client close() with SO_LINGER 0", [], ["LISTEN"])
+    r = e.b.call("recv", name="s", n=1, timeout=1, check=False)
+    if r.get("error") != "ECONNRESET":
+        e.problems.append("server recv after RST: expected ECONNRESET, got %r" % r)
+
+
+@checker("abort_linger0")
+def ck_abort_linger0(c):
+    c.handshake()
+    c.expect(not c.fins("c2s") and not c.fins("s2c"), "no FIN expected")
+    r = c.rsts()
+    c.expect(len(r) == 1 and r[0]["dir"] == "c2s", "expected exactly one RST, from the client")
+    c.expect(c.p[-1]["no"] == r[0]["no"] if r else False, "RST must be the last segment")
+
+
+@scenario("close_unread", 5,
+          "The server sends data that the client application never reads; the client "
+          "close()s with unread data in its receive queue, so the kernel sends an RST "
+          "(RFC 2525) instead of a FIN.")
+def sc_close_unread(e, sc):
+    connect_accept(e, sc)
+    e.a.call("send", name="c", n=100, pattern=CLIENT_MSG)
+    e.b.call("recv", name="s", n=100)
+    e.b.call("send", name="s", n=160, pattern=SERVER_MSG)
+    snap = e.snapshot("established, 160 bytes unread in the client's receive queue", *EST)
+    if not re.match(r"ESTAB\s+160\s", snap["raw"]["a"]):
+        e.problems.append("client Recv-Q is not 160: %r" % snap["raw"]["a"])
+    e.a.call("close", name="c")
+    e.snapshot("after client close() with unread data", [], ["LISTEN"])
+    r = e.b.call("recv", name="s", n=1, timeout=1, check=False)
+    if r.get("error") != "ECONNRESET":
+        e.problems.append("server recv after RST: expected ECONNRESET, got %r" % r)
+
+
+@checker("close_unread")
+def ck_close_unread(c):
+    c.handshake()
+    c.expect(not c.fins("c2s"), "the client must not send a FIN")
+    r = c.rsts()
+    c.expect(len(r) == 1 and r[0]["dir"] == "c2s", "expected exactly one RST, from the client")
+    c.expect(c.p[-1]["no"] == r[0]["no"] if r else False, "RST must be the last segment")
+
+
+@scenario("refused", 6,
+          "The client connect()s to a port with no listener: SYN answered by RST/ACK, "
+          "connect() fails with ECONNREFUSED.")
+def sc_refused(e, sc):
+    client_socket(e, sc)
+    e.snapshot("before connect(), client socket only bound", [], [], settle=0.1)
+    r = e.a.call("connect", name="c", addr=sc.b_addr, port=sc.sport, check=False)
+    if r.get("error") != "ECONNREFUSED":
+        e.problems.append("connect: expected ECONNREFUSED, got %r" % r)
+    e.snapshot("after connect() was refused", [], [])
+
+
+@checker("refused")
+def ck_refused(c):
+    p = c.p
+    if c.expect(len(p) == 2, "expected exactly 2 segments, got %d" % len(p)):
+        c.expect(p[0]["dir"] == "c2s" and has(p[0], "SYN", no=("ACK",)), "frame 1 is not a SYN")
+        c.expect(p[1]["dir"] == "s2c" and has(p[1], "RST", "ACK")
+                 and p[1]["ack"] == p[0]["seq"] + 1, "frame 2 is not RST/ACK for the SYN")
+
+
+@scenario("no_answer", 7,
+          "The server host silently drops incoming SYNs (nftables in its namespace); the "
+          "client's non-blocking connect() stays in SYN-SENT and retransmits the SYN; the "
+          "capture stops 3.5 s after connect().",
+          notes="On kernels with net.ipv4.tcp_syn_linear_timeouts (default 4) the first SYN "
+                "retransmissions come at a constant ~1 s interval instead of 1 s, 2 s, 4 s.")
+def sc_no_answer(e, sc):
+    listen(e, sc)
+    e.nft("b", """
+table inet tcpstate {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    tcp dport %d tcp flags & (syn | ack) == syn drop
+  }
+}
+""" % sc.sport)
+    client_socket(e, sc)
+    r = e.a.call("connect_nb", name="c", addr=sc.b_addr, port=sc.sport)
+    if r.get("rc_name") != "EINPROGRESS":
+        e.problems.append("non-blocking connect: expected EINPROGRESS, got %r" % r)
+    t0 = time.time()
+    e.snapshot("0.4 s after connect(), one SYN sent", ["SYN-SENT"], ["LISTEN"])
+    e.snapshot("3.5 s after connect(), SYN retransmitted", ["SYN-SENT"], ["LISTEN"],
+               settle=max(0.0, 3.5 - (time.time() - t0)))
+
+
+@checker("no_answer")
+def ck_no_answer(c):
+    p = c.p
+    c.expect(len(p) >= 3, "expected at least 3 SYNs, got %d segments" % len(p))
+    c.expect(all(x["dir"] == "c2s" and has(x, "SYN", no=("ACK",)) for x in p),
+             "all segments must be client SYNs")
+    c.expect(len({x["seq"] for x in p}) == 1, "SYN retransmissions must have the same ISN")
+
+
+@scenario("simultaneous_open", 8,
+          "Simultaneous open: both sides bind fixed ports and connect() to each other while "
+          "both SYNs are held in tbf queues; the SYNs cross, each side answers the other's SYN "
+          "with a SYN-ACK (SYN-SENT -> SYN-RECEIVED) and ACKs the SYN-ACK it receives "
+          "(-> ESTABLISHED); then data and a client-first close.",
+          notes="No listener. The SYNs are held on each side's egress (before the capture point) "
+                "for ~0.4 s, less than the 1 s initial RTO, so nothing is retransmitted.")
+def sc_simultaneous_open(e, sc):
+    for side in "ab":
+        e.install_gate(side)
+    client_socket(e, sc)
+    e.b.call("socket", name="s", family=sc.family)
+    e.b.call("bind", name="s", addr=sc.b_addr, port=sc.sport)
+    e.hold("a")
+    e.hold("b")
+    e.a.call("connect_nb", name="c", addr=sc.b_addr, port=sc.sport)
+    e.b.call("connect_nb", name="s", addr=sc.a_addr, port=sc.cport)
+    e.snapshot("both sides connect()ed, both SYNs held", ["SYN-SENT"], ["SYN-SENT"], settle=0.2)
+    e.release("a")
+    e.release("b")
+    for side, name in (("a", "c"), ("b", "s")):
+        r = e.agents[side].call("wait_connected", name=name, timeout=5)
+        if not r.get("connected"):
+            e.problems.append("side %s did not connect: %r" % (side, r))
+    e.snapshot("after the crossed SYNs and SYN-ACKs", ["ESTAB"], ["ESTAB"])
+    exchange(e)
+    e.a.call("close", name="c")
+    e.snapshot("after client close()", ["FIN-WAIT-2"], ["CLOSE-WAIT"])
+    expect_eof(e, "b", "s")
+    e.b.call("close", name="s")
+    e.snapshot("after server close()", ["TIME-WAIT"], [])
+
+
+@checker("simultaneous_open")
+def ck_simultaneous_open(c):
+    p = c.p
+    if not c.expect(len(p) >= 4, "capture too short"):
+        return
+    first_synack = next((x["no"] for x in p if has(x, "SYN", "ACK")), None)
+    syns = [x for x in p if has(x, "SYN", no=("ACK",))
+            and (first_synack is None or x["no"] < first_synack)]
+    c.expect({x["dir"] for x in syns} == {"c2s", "s2c"} and len(syns) == 2,
+             "expected one SYN (no ACK) from each side before any SYN-ACK")
+    synacks = [x for x in p if has(x, "SYN", "ACK")]
+    c.expect({x["dir"] for x in synacks} == {"c2s", "s2c"}, "expected a SYN-ACK from each side")
+    c.no_rst()
+    c.four_way("c2s")
+
+
+@scenario("simultaneous_close", 9,
+          "Simultaneous close: both applications close() at the same moment while the FINs "
+          "are held in tbf queues; the FINs cross (neither acks the other's FIN), both sides "
+          "go FIN-WAIT-1 -> CLOSING, and when the held ACKs are released both go to TIME-WAIT.",
+          notes="Each side's egress has two tbf gates (htb u32 classifier): IPv4 TCP segments with "
+                "FIN, and everything else. Both FINs are released first while the ACKs stay held, "
+                "so ss sees both sides in CLOSING. To keep held FINs from being retransmitted the "
+                "namespaces use net.ipv4.tcp_early_retrans=0 (no tail loss probe) and "
+                "net.ipv4.tcp_rto_min_us=5000000.")
+def sc_simultaneous_close(e, sc):
+    for side in "ab":
+        e.sysctl(side, "net.ipv4.tcp_early_retrans", 0)
+        e.sysctl(side, "net.ipv4.tcp_rto_min_us", 5000000)
+        e.install_fin_gates(side)
+    connect_accept(e, sc)
+    exchange(e)
+    e.snapshot("established, data exchanged", *EST)
+    for side in "ab":
+        e.hold(side, "fin")
+        e.hold(side, "other")
+    e.a.start("close", name="c")
+    e.b.start("close", name="s")
+    e.a.wait()
+    e.b.wait()
+    e.snapshot("both close()d at once, both FINs held", ["FIN-WAIT-1"], ["LISTEN", "FIN-WAIT-1"],
+               settle=0.2)
+    e.release("a", "fin")
+    e.release("b", "fin")
+    e.snapshot("FINs crossed, ACKs held", ["CLOSING"], ["LISTEN", "CLOSING"], settle=0.2)
+    e.release("a", "other")
+    e.release("b", "other")
+    e.snapshot("after the ACKs", ["TIME-WAIT"], ["LISTEN", "TIME-WAIT"])
+
+
+@checker("simultaneous_close")
+def ck_simultaneous_close(c):
+    c.handshake()
+    c.no_rst()
+    fc, fs = c.fins("c2s"), c.fins("s2c")
+    if not (c.expect(len(fc) == 1 and len(fs) == 1, "expected exactly one FIN per side")):
+        return
+    fc, fs = fc[0], fs[0]
+    c.expect(fc["ack"] != seg_end(fs) and fs["ack"] != seg_end(fc),
+             "the FINs must not acknowledge each other (they must cross)")
+    later = [x for x in c.p if x["no"] > max(fc["no"], fs["no"])]
+    c.expect(len(later) == 2 and all(has(x, "ACK", no=("FIN", "SYN")) for x in later),
+             "expected exactly two pure ACKs after the two FINs")
+    c.expect({(x["dir"], x["ack"]) for x in later} ==
+             {("c2s", seg_end(fs)), ("s2c", seg_end(fc))}, "each side must ACK the other's FIN")
+
+
+@scenario("half_close", 10,
+          "Half close: the client calls shutdown(SHUT_WR) (FIN), the server keeps sending "
+          "five data segments which the client reads and ACKs while in FIN-WAIT-2, then the "
+          "server close()s.")
+def sc_half_close(e, sc):
+    connect_accept(e, sc)
+    exchange(e)
+    e.snapshot("established, data exchanged", *EST)
+    e.a.call("shutdown", name="c", how="wr")
+    e.snapshot("after client shutdown(SHUT_WR)", ["FIN-WAIT-2"], ["LISTEN", "CLOSE-WAIT"])
+    expect_eof(e, "b", "s")
+    e.b.call("setsockopt_tcp", name="s", opt="nodelay", value=1)
+    e.b.call("send_series", name="s", n=120, count=5, interval=0.1, pattern=SERVER_MSG)
+    r = e.a.call("recv", name="c", n=600)
+    if r["received"] != 600:
+        e.problems.append("client received %r" % r)
+    e.snapshot("after the server sent 5 more segments", ["FIN-WAIT-2"], ["LISTEN", "CLOSE-WAIT"])
+    e.b.call("close", name="s")
+    expect_eof(e, "a", "c")
+    e.a.call("close", name="c")
+    e.snapshot("after server close() (and client close() of its half-closed socket)",
+               ["TIME-WAIT"], ["LISTEN"])
+
+
+@checker("half_close")
+def ck_half_close(c):
+    c.handshake()
+    c.no_rst()
+    fc, fs = c.fins("c2s"), c.fins("s2c")
+    if not c.expect(len(fc) == 1 and len(fs) == 1, "expected one FIN per side"):
+        return
+    fc, fs = fc[0], fs[0]
+    data = [x for x in c.p if fc["no"] < x["no"] < fs["no"] and x["dir"] == "s2c" and x["len"] > 0]
+    c.expect(len(data) >= 5, "expected >= 5 server data segments after the client FIN, got %d" % len(data))
+    if data:
+        acked = [x for x in c.p if x["dir"] == "c2s" and x["no"] > fc["no"] and x["ack"] >= seg_end(data[-1])]
+        c.expect(acked, "client must ACK the server data after its FIN")
+    c.expect(fs["ack"] == seg_end(fc), "server FIN must ack the client FIN")
+    last = c.p[-1]
+    c.expect(last["dir"] == "c2s" and last["ack"] == seg_end(fs), "last segment must ACK the server FIN")
+
+
+@scenario("synack_retx", 11,
+          "The client's handshake ACK is dropped (nftables, client namespace output), so the "
+          "client is ESTABLISHED while the server is still SYN-RECEIVED; the server retransmits "
+          "its SYN-ACK after 1 s, the client ACKs it again and the connection establishes; "
+          "then data and a client-first close.",
+          notes="The drop rule matches pure ACKs to the server port and is removed as soon as "
+                "connect() returns; the dropped ACK never reaches the capture point.")
+def sc_synack_retx(e, sc):
+    listen(e, sc)
+    e.nft("a", """
+table inet tcpstate {
+  chain output {
+    type filter hook output priority 0; policy accept;
+    tcp dport %d tcp flags & (syn | ack | fin | rst) == ack drop
+  }
+}
+""" % sc.sport)
+    client_socket(e, sc)
+    e.a.call("connect", name="c", addr=sc.b_addr, port=sc.sport)
+    e.nft_flush("a")
+    e.snapshot("client connect() returned, its ACK was dropped", ["ESTAB"], ["LISTEN", "SYN-RECV"],
+               settle=0.3)
+    e.b.call("accept", {"name": "l", "as": "s", "timeout": 5})
+    e.snapshot("after the SYN-ACK retransmission and the client's ACK", *EST)
+    exchange(e)
+    e.a.call("close", name="c")
+    e.snapshot("after client close()", ["FIN-WAIT-2"], ["LISTEN", "CLOSE-WAIT"])
+    expect_eof(e, "b", "s")
+    e.b.call("close", name="s")
+    e.snapshot("after server close()", ["TIME-WAIT"], ["LISTEN"])
+
+
+@checker("synack_retx")
+def ck_synack_retx(c):
+    p = c.p
+    if not c.expect(len(p) >= 4, "capture too short"):
+        return
+    c.expect(has(p[0], "SYN", no=("ACK",)) and p[0]["dir"] == "c2s", "frame 1 must be the SYN")
+    c.expect(has(p[1], "SYN", "ACK") and has(p[2], "SYN", "ACK") and p[1]["seq"] == p[2]["seq"]
+             and p[1]["dir"] == p[2]["dir"] == "s2c", "frames 2 and 3 must be SYN-ACK and its retransmission")
+    c.expect(p[3]["dir"] == "c2s" and has(p[3], "ACK", no=("SYN", "FIN", "RST")), "frame 4 must be the client ACK")
+    c.no_rst()
+    c.four_way("c2s")
+
+
+@scenario("ipv6", 12,
+          "A normal IPv6 connection: handshake, data both ways, client-first close.",
+          family="inet6")
+def sc_ipv6(e, sc):
+    sc_client_close(e, sc)
+
+
+@checker("ipv6")
+def ck_ipv6(c):
+    ck_client_close(c)
+    c.expect(all(":" in x["src"] for x in c.p), "all segments must be IPv6")
+
+
+@scenario("fin_with_data", 13,
+          "The client sends its last data and its FIN in the same segment (TCP_CORK, send(), "
+          "close()); the server ACKs, reads data and EOF, and close()s later.")
+def sc_fin_with_data(e, sc):
+    connect_accept(e, sc)
+    exchange(e)
+    e.snapshot("established, data exchanged", *EST)
+    e.a.call("setsockopt_tcp", name="c", opt="cork", value=1)
+    e.a.call("send", name="c", data="last words from the client\n")
+    e.a.call("close", name="c")
+    e.snapshot("after client send()+close() (data+FIN in one segment)",
+               ["FIN-WAIT-2"], ["LISTEN", "CLOSE-WAIT"])
+    r = e.b.call("recv", name="s", n=1000, timeout=1)
+    if r["received"] != 27 or not r["eof"]:
+        e.problems.append("server read %r, expected 27 bytes then EOF" % r)
+    e.b.call("close", name="s")
+    e.snapshot("after server close()", ["TIME-WAIT"], ["LISTEN"])
+
+
+@checker("fin_with_data")
+def ck_fin_with_data(c):
+    c.handshake()
+    c.no_rst()
+    fc = c.fins("c2s")
+    c.expect(len(fc) == 1 and fc[0]["len"] == 27, "client FIN must carry the 27 data bytes")
+    c.four_way("c2s")
+
+
+@scenario("three_segment_close", 14,
+          "Three-segment close: the server application is blocked in recv() and close()s as "
+          "soon as it reads EOF, so its FIN rides on the (delayed) ACK of the client's FIN: "
+          "FIN, FIN/ACK, ACK.")
+def sc_three_segment_close(e, sc):
+    connect_accept(e, sc)
+    exchange(e)
+    e.snapshot("established, data exchanged", *EST)
+    e.b.start("recv_eof_close", name="s", timeout=10)
+    time.sleep(0.1)
+    e.a.call("close", name="c")
+    r = e.b.wait()
+    if not r.get("closed"):
+        e.problems.append("server did not close on EOF: %r" % r)
+    e.snapshot("after client close() and the server's immediate close()", ["TIME-WAIT"], ["LISTEN"])
+
+
+@checker("three_segment_close")
+def ck_three_segment_close(c):
+    c.handshake()
+    c.no_rst()
+    fc = c.fins("c2s")
+    if not c.expect(len(fc) == 1, "expected one client FIN"):
+        return
+    tail = [x for x in c.p if x["no"] >= fc[0]["no"]]
+    ok = c.expect(len(tail) == 3, "expected exactly 3 segments in the close, got %d" % len(tail))
+    if ok:
+        c.expect(tail[1]["dir"] == "s2c" and has(tail[1], "FIN", "ACK") and tail[1]["ack"] == seg_end(tail[0]),
+                 "2nd close segment must be the server FIN/ACK acking the client FIN")
+        c.expect(tail[2]["dir"] == "c2s" and has(tail[2], "ACK", no=("FIN",)) and tail[2]["ack"] == seg_end(tail[1]),
+                 "3rd close segment must be the client ACK of the server FIN")
+
+
+# ---------------------------------------------------------------------------
+# driver
+# ---------------------------------------------------------------------------
+def generic_checks(c, path, snapshots):
+    c.expect(c.p, "empty capture")
+    c.expect(all(x["complete"] for x in c.p), "truncated frame in capture (snaplen)")
+    c.expect(all(x["csum_ok"] for x in c.p), "TCP checksum not verified good in capture")
+    size = os.path.getsize(path)
+    c.expect(size < 20 * 1024, "capture is %d bytes (> 20 KB)" % size)
+    # every snapshot must come after the packets it describes settled
+    for s in snapshots:
+        before = [x for x in c.p if x["t"] <= s["t"]]
+        if before:
+            c.expect(s["t"] - before[-1]["t"] >= 0.05,
+                     "snapshot %r taken only %.3f s after a segment" % (s["label"], s["t"] - before[-1]["t"]))
+
+
+def record_once(sc, out_dir, kernel):
+    env = Env(sc.name)
+    try:
+        env.setup()
+        env.start_agents()
+        env.start_capture()
+        sc.run(env, sc)
+        time.sleep(0.1)
+        env.stop_capture()
+        pkts = read_pcap(env.pcap_tmp)
+        c = Check(pkts)
+        if sc.check:
+            sc.check(c)
+        generic_checks(c, env.pcap_tmp, env.snapshots)
+        problems = env.problems + c.problems
+        doc = {
+            "scenario": sc.name,
+            "description": sc.description,
+            "how": "recorded by tests/kernel/record.py on Linux %s" % kernel,
+            "capture_point": "veth in namespace a (client side)",
+        }
+        if sc.notes:
+            doc["notes"] = sc.notes
+        doc["client"] = "%s port %d" % (sc.a_addr, sc.cport)
+        doc["server"] = "%s port %d" % (sc.b_addr, sc.sport)
+        doc["snapshots"] = env.snapshots
+        os.makedirs(out_dir, exist_ok=True)
+        pcap_out = os.path.join(out_dir, sc.name + ".pcap")
+        json_out = os.path.join(out_dir, sc.name + ".ss.json")
+        shutil.copyfile(env.pcap_tmp, pcap_out)
+        with open(json_out + ".tmp", "w") as f:
+            json.dump(doc, f, indent=2)
+            f.write("\n")
+        os.replace(json_out + ".tmp", json_out)
+        return pkts, env.snapshots, problems
+    except Exception:
+        try:
+            env.agentlog.flush()
+            with open(os.path.join(env.tmp, "agents.log")) as f:
+                tail = f.read()[-2000:]
+            if tail.strip():
+                log("agent log:\n" + tail)
+        except OSError:
+            pass
+        raise
+    finally:
+        env.teardown()
+
+
+def print_summary(sc, pkts, snapshots, problems):
+    print("=" * 100)
+    print("%s: %s" % (sc.name, sc.description))
+    print("-" * 100)
+    for p in pkts:
+        print(fmt_pkt(p))
+    t0 = pkts[0]["t"] if pkts else 0.0
+    print("-- ss snapshots (time relative to first packet; client side a / server side b)")
+    for s in snapshots:
+        fmt = lambda lst: ", ".join("%s %s->%s" % (x["state"], x["local"], x["peer"]) for x in lst) or "-"
+        print("  %+9.6f  %s" % (s["t"] - t0, s["label"]))
+        print("      a: %s" % fmt(s["a"]))
+        print("      b: %s" % fmt(s["b"]))
+    print("-- result: %s" % ("OK" if not problems else "PROBLEMS:\n   " + "\n   ".join(problems)))
+    sys.stdout.flush()
+
+
+def write_readme(out_dir, kernel):
+    lines = [
+        "# Real Linux TCP captures with `ss` oracles",
+        "",
+        "Recorded by `tests/kernel/record.py` on Linux %s, in two network namespaces joined "
+        "by a veth pair (client 10.99.0.1 / fd00:99::1 in namespace a, server 10.99.0.2 / "
+        "fd00:99::2 in namespace b). The capture is taken on the veth in namespace a (client "
+        "side), TCP only, snaplen 256, offloads off (valid checksums)." % kernel,
+        "",
+        "Each `<name>.pcap` has a `<name>.ss.json` next to it with `ss -tanH` snapshots of both "
+        "namespaces taken at settled points (`t` uses the same clock as the pcap timestamps, so "
+        "the snapshot describes the state after the last segment captured before `t`).",
+        "",
+        "Re-record everything with `sudo /usr/bin/python3 tests/kernel/record.py` or a subset "
+        "with `sudo /usr/bin/python3 tests/kernel/record.py <name> ...` (needs root, iproute2, "
+        "tc, nft, ethtool, tcpdump, tshark).",
+        "",
+        "This file is generated by the recorder; edit the scenario descriptions in "
+        "`tests/kernel/record.py` instead.",
+        "",
+        "| capture | what it shows | recorded on / command |",
+        "|---|---|---|",
+    ]
+    for sc in SCENARIOS:
+        path = os.path.join(out_dir, sc.name + ".ss.json")
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            doc = json.load(f)
+        how = doc.get("how", "")
+        how = how.replace("recorded by tests/kernel/record.py on ", "")
+        desc = doc.get("description", sc.description)
+        if doc.get("notes"):
+            desc += " " + doc["notes"]
+        lines.append("| `%s.pcap` | %s | %s, `sudo /usr/bin/python3 tests/kernel/record.py %s` |"
+                     % (sc.name, desc.replace("|", "\\|"), how, sc.name))
+    with open(os.path.join(out_dir, "README.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=DEFAULT_OUT, help="output directory (default: %(default)s)")
+    ap.add_argument("--attempts", type=int, default=3, help="recording attempts per scenario")
+    ap.add_argument("--keep-going", action="store_true",
+                    help="continue with the next scenario after an error")
+    ap.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    ap.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
+    args = ap.parse_args()
+
+    if args.list:
+        for sc in SCENARIOS:
+            print("%-20s %s" % (sc.name, sc.description))
+        return 0
+    if os.geteuid() != 0:
+        log("record.py needs root (network namespaces, tc, nft, tcpdump): "
+            "run it as  sudo /usr/bin/python3 %s" % " ".join([os.path.relpath(__file__)] + sys.argv[1:]))
+        return 2
+    names = {sc.name: sc for sc in SCENARIOS}
+    unknown = [n for n in args.scenarios if n not in names]
+    if unknown:
+        log("unknown scenario(s): %s (use --list)" % ", ".join(unknown))
+        return 2
+    todo = [names[n] for n in args.scenarios] if args.scenarios else list(SCENARIOS)
+    for tool in ("ip", "tc", "nft", "ethtool", "tcpdump", "tshark", "ss", "sysctl"):
+        if not shutil.which(tool):
+            log("missing tool: %s" % tool)
+            return 2
+
+    atexit.register(cleanup_all)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGHUP, lambda *_: sys.exit(129))
+    cleanup_stale_namespaces()
+    kernel = os.uname().release
+    out_dir = os.path.abspath(args.out)
+    failed = []
+    for sc in todo:
+        result = None
+        for attempt in range(1, args.attempts + 1):
+            log("[%s] recording (attempt %d)" % (sc.name, attempt))
+            try:
+                result = record_once(sc, out_dir, kernel)
+            except (RecorderError, AssertionError, subprocess.TimeoutExpired) as e:
+                log("[%s] error: %s" % (sc.name, e))
+                result = None
+                if not args.keep_going and attempt == args.attempts:
+                    cleanup_all()
+                    raise
+                continue
+            if not result[2]:
+                break
+            log("[%s] attempt %d not as intended: %s" % (sc.name, attempt, "; ".join(result[2])))
+        if result is None:
+            failed.append(sc.name)
+            continue
+        print_summary(sc, *result)
+        if result[2]:
+            failed.append(sc.name)
+    write_readme(out_dir, kernel)
+    if failed:
+        log("scenarios with problems: %s" % ", ".join(failed))
+        return 1
+    log("all %d scenario(s) recorded as intended into %s" % (len(todo), out_dir))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        cleanup_all()
+        log("interrupted; namespaces and processes cleaned up")
+        sys.exit(130)
