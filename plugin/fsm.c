@@ -125,18 +125,10 @@ ts_fsm_display(uint8_t st)
 }
 
 static const char *const state_names[TS_STATE_MAX + 1] = {
-    [TS_STATE_NONE]        = "NONE",
-    [TS_STATE_ESTABLISHED] = "ESTABLISHED",
-    [TS_STATE_SYN_SENT]    = "SYN_SENT",
-    [TS_STATE_SYN_RECV]    = "SYN_RECV",
-    [TS_STATE_FIN_WAIT1]   = "FIN_WAIT1",
-    [TS_STATE_FIN_WAIT2]   = "FIN_WAIT2",
-    [TS_STATE_TIME_WAIT]   = "TIME_WAIT",
-    [TS_STATE_CLOSED]      = "CLOSED",
-    [TS_STATE_CLOSE_WAIT]  = "CLOSE_WAIT",
-    [TS_STATE_LAST_ACK]    = "LAST_ACK",
-    [TS_STATE_LISTEN]      = "LISTEN",
-    [TS_STATE_CLOSING]     = "CLOSING",
+    [TS_STATE_NONE] = "NONE",
+#define TS_STATE_NAME(name, value) [value] = #name,
+    TS_STATES(TS_STATE_NAME)
+#undef TS_STATE_NAME
 };
 
 const char *

@@ -25,21 +25,27 @@
 #include <stdint.h>
 
 /* Displayed states.  The values are Linux's TCP_* constants, i.e. the "st"
- * column of /proc/net/tcp; the labels are netstat's. */
+ * column of /proc/net/tcp; the labels are netstat's.  One list, from which
+ * the enum, ts_state_name() and the dissector's value_string are made. */
+#define TS_STATES(X)          \
+    X(ESTABLISHED,  1)        \
+    X(SYN_SENT,     2)        \
+    X(SYN_RECV,     3)        \
+    X(FIN_WAIT1,    4)        \
+    X(FIN_WAIT2,    5)        \
+    X(TIME_WAIT,    6)        \
+    X(CLOSED,       7)        \
+    X(CLOSE_WAIT,   8)        \
+    X(LAST_ACK,     9)        \
+    X(LISTEN,      10)        \
+    X(CLOSING,     11)
+
 typedef enum ts_state {
-    TS_STATE_NONE        = 0,   /* not tracked (never shown for a segment) */
-    TS_STATE_ESTABLISHED = 1,
-    TS_STATE_SYN_SENT    = 2,
-    TS_STATE_SYN_RECV    = 3,
-    TS_STATE_FIN_WAIT1   = 4,
-    TS_STATE_FIN_WAIT2   = 5,
-    TS_STATE_TIME_WAIT   = 6,
-    TS_STATE_CLOSED      = 7,
-    TS_STATE_CLOSE_WAIT  = 8,
-    TS_STATE_LAST_ACK    = 9,
-    TS_STATE_LISTEN      = 10,
-    TS_STATE_CLOSING     = 11,
-    TS_STATE_MAX         = 11
+    TS_STATE_NONE = 0,        /* not tracked (never shown for a segment) */
+#define TS_STATE_ENUM(name, value) TS_STATE_##name = value,
+    TS_STATES(TS_STATE_ENUM)
+#undef TS_STATE_ENUM
+    TS_STATE_MAX = 11
 } ts_state;
 
 /* Internal states: the displayed states, with three of them split by what

@@ -1,0 +1,209 @@
+/* extract.c - the tcp.* and ip.* fields tcpstate borrows, and reading them
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * The only code that reads another dissector's output.  The fields are
+ * declared once, in TS_BORROWED; that list feeds
+ * set_postdissector_wanted_hfids(), so Wireshark fills them in a tree that
+ * is otherwise not built.  That happens on the first pass only.
+ *
+ * A frame can hold several TCP headers: one quoted inside an ICMP or
+ * ICMPv6 error is not a segment of the connection, and is recognised by
+ * its layer number (an icmp/icmpv6 layer comes before it in
+ * pinfo->layers).  The segment analysed is the first TCP layer that is not
+ * quoted; its fields are those with that layer number, its addresses those
+ * of the last IP layer before it (the inner one, in a tunnel).
+ */
+#include "config-tcpstate.h"
+
+#include "extract.h"
+
+#include <epan/proto.h>
+
+#include "compat.h"
+
+/*        id          filter name         required */
+#define TS_BORROWED(X)                            \
+    X(TCP_STREAM,  "tcp.stream",      true)       \
+    X(TCP_SRCPORT, "tcp.srcport",     true)       \
+    X(TCP_DSTPORT, "tcp.dstport",     true)       \
+    X(TCP_FLAGS,   "tcp.flags",       true)       \
+    X(TCP_SEQ_RAW, "tcp.seq_raw",     true)       \
+    X(TCP_ACK_RAW, "tcp.ack_raw",     false)      \
+    X(TCP_LEN,     "tcp.len",         false)      \
+    X(TCP_WINDOW,  "tcp.window_size", false)      \
+    X(IP_SRC,      "ip.src",          false)      \
+    X(IP_DST,      "ip.dst",          false)      \
+    X(IPV6_SRC,    "ipv6.src",        false)      \
+    X(IPV6_DST,    "ipv6.dst",        false)
+
+enum ts_borrowed {
+#define TS_B_ENUM(id, name, req) TS_B_##id,
+    TS_BORROWED(TS_B_ENUM)
+#undef TS_B_ENUM
+    TS_B_COUNT
+};
+
+static const struct {
+    const char *name;
+    bool        required;
+} borrowed[TS_B_COUNT] = {
+#define TS_B_INFO(id, name, req) { name, req },
+    TS_BORROWED(TS_B_INFO)
+#undef TS_B_INFO
+};
+
+/* Resolved in handoff; live for the program's lifetime. */
+static int borrowed_hf[TS_B_COUNT];
+static int proto_tcp = -1;
+static int proto_icmp = -1;
+static int proto_icmpv6 = -1;
+
+void
+ts_extract_resolve(void)
+{
+    for (int i = 0; i < TS_B_COUNT; i++) {
+        borrowed_hf[i] = proto_registrar_get_id_byname(borrowed[i].name);
+        if (borrowed_hf[i] < 0)
+            ws_warning("tcpstate: field %s is unknown to this Wireshark", borrowed[i].name);
+    }
+    proto_tcp = proto_get_id_by_filter_name("tcp");
+    proto_icmp = proto_get_id_by_filter_name("icmp");
+    proto_icmpv6 = proto_get_id_by_filter_name("icmpv6");
+}
+
+GArray *
+ts_extract_wanted_hfids(void)
+{
+    GArray *ids = g_array_sized_new(FALSE, FALSE, (guint)sizeof(int), TS_B_COUNT);
+    for (int i = 0; i < TS_B_COUNT; i++)
+        if (borrowed_hf[i] >= 0)
+            g_array_append_val(ids, borrowed_hf[i]);
+    return ids;
+}
+
+/* The instance of field b at exactly this layer. */
+static field_info *
+field_at(proto_tree *tree, enum ts_borrowed b, int layer)
+{
+    GPtrArray *a;
+
+    if (borrowed_hf[b] < 0 || !(a = proto_get_finfo_ptr_array(tree, borrowed_hf[b])))
+        return NULL;
+    for (guint i = 0; i < a->len; i++) {
+        field_info *fi = (field_info *)g_ptr_array_index(a, i);
+        if (fi->total_layer_num == layer)
+            return fi;
+    }
+    return NULL;
+}
+
+/* The instance of field b in the deepest layer before this one. */
+static field_info *
+field_before(proto_tree *tree, enum ts_borrowed b, int layer)
+{
+    GPtrArray *a;
+    field_info *best = NULL;
+
+    if (borrowed_hf[b] < 0 || !(a = proto_get_finfo_ptr_array(tree, borrowed_hf[b])))
+        return NULL;
+    for (guint i = 0; i < a->len; i++) {
+        field_info *fi = (field_info *)g_ptr_array_index(a, i);
+        if (fi->total_layer_num < layer && (!best || fi->total_layer_num > best->total_layer_num))
+            best = fi;
+    }
+    return best;
+}
+
+static uint32_t
+uint_of(const field_info *fi)
+{
+    return fi ? (uint32_t)fvalue_get_uinteger(TS_FI_FVALUE((field_info *)fi)) : 0;
+}
+
+/* FNV-1a over the address bytes: identifies an endpoint's address when
+ * both ports of a connection are equal. */
+static uint64_t
+addr_key(const field_info *fi)
+{
+    uint8_t buf[16];
+    uint64_t h = 0xcbf29ce484222325ULL;
+    gint len;
+
+    if (!fi || !fi->ds_tvb || fi->length <= 0)
+        return 0;
+    len = fi->length > (gint)sizeof buf ? (gint)sizeof buf : fi->length;
+    if (tvb_captured_length_remaining(fi->ds_tvb, fi->start) < len)
+        return 0;
+    tvb_memcpy(fi->ds_tvb, buf, fi->start, len);
+    for (gint i = 0; i < len; i++) {
+        h ^= buf[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+ts_extract_result
+ts_extract(packet_info *pinfo, proto_tree *tree, ts_segment *seg)
+{
+    int layer = 0, tcp_layer = 0, quoted_layer = 0;
+    bool in_icmp = false;
+    field_info *fi[TS_B_COUNT];
+
+    if (!tree || proto_tcp < 0)
+        return TS_EXTRACT_NONE;
+
+    for (wmem_list_frame_t *f = wmem_list_head(pinfo->layers); f; f = wmem_list_frame_next(f)) {
+        const int id = GPOINTER_TO_INT(wmem_list_frame_data(f));
+        layer++;
+        if (id == proto_icmp || id == proto_icmpv6) {
+            in_icmp = true;
+        } else if (id == proto_tcp) {
+            if (!in_icmp) {
+                tcp_layer = layer;
+                break;
+            }
+            if (!quoted_layer)
+                quoted_layer = layer;
+        }
+    }
+
+    memset(seg, 0, sizeof *seg);
+    if (!tcp_layer) {
+        field_info *stream = quoted_layer ? field_at(tree, TS_B_TCP_STREAM, quoted_layer) : NULL;
+        if (!stream)
+            return TS_EXTRACT_NONE;
+        seg->stream = uint_of(stream);
+        return TS_EXTRACT_QUOTED;
+    }
+
+    for (int b = 0; b < TS_B_COUNT; b++) {
+        if (b == TS_B_IP_SRC || b == TS_B_IP_DST || b == TS_B_IPV6_SRC || b == TS_B_IPV6_DST)
+            fi[b] = field_before(tree, (enum ts_borrowed)b, tcp_layer);
+        else
+            fi[b] = field_at(tree, (enum ts_borrowed)b, tcp_layer);
+        if (borrowed[b].required && !fi[b])
+            return TS_EXTRACT_NONE;   /* a truncated or malformed header */
+    }
+
+    seg->stream = uint_of(fi[TS_B_TCP_STREAM]);
+    seg->sport = (uint16_t)uint_of(fi[TS_B_TCP_SRCPORT]);
+    seg->dport = (uint16_t)uint_of(fi[TS_B_TCP_DSTPORT]);
+    seg->flags = (uint16_t)uint_of(fi[TS_B_TCP_FLAGS]);
+    seg->seq = uint_of(fi[TS_B_TCP_SEQ_RAW]);
+    seg->ack = uint_of(fi[TS_B_TCP_ACK_RAW]);
+    seg->len = uint_of(fi[TS_B_TCP_LEN]);
+    seg->win = uint_of(fi[TS_B_TCP_WINDOW]);
+    if (seg->sport == seg->dport) {
+        /* Only then is the address needed to tell the endpoints apart; of
+         * IPv4 and IPv6, the deeper one belongs to this TCP header. */
+        field_info *src = fi[TS_B_IP_SRC], *dst = fi[TS_B_IP_DST];
+        if (fi[TS_B_IPV6_SRC] && (!src || fi[TS_B_IPV6_SRC]->total_layer_num > src->total_layer_num)) {
+            src = fi[TS_B_IPV6_SRC];
+            dst = fi[TS_B_IPV6_DST];
+        }
+        seg->src_key = addr_key(src);
+        seg->dst_key = addr_key(dst);
+    }
+    return TS_EXTRACT_SEGMENT;
+}

@@ -1,0 +1,310 @@
+/* packet-tcpstate.c - TCP State Tracking: both endpoints' TCP states on every segment
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * A post-dissector.  Per frame it fetches the borrowed tcp.* fields
+ * (extract.c), steps the connection's state machine (conn.c, fsm.c),
+ * stores a 16-byte record (store.c) and renders it.  Only the first pass
+ * computes; every pass renders the stored record, so GUI clicks in any
+ * order, retaps and tshark -2 show the same values.
+ */
+#include "config-tcpstate.h"
+
+#include <epan/expert.h>
+#include <epan/packet.h>
+#include <epan/prefs.h>
+
+#include "compat.h"
+#include "conn.h"
+#include "extract.h"
+#include "fsm.h"
+#include "store.h"
+
+void proto_register_tcpstate(void);
+void proto_reg_handoff_tcpstate(void);
+
+static int proto_tcpstate = -1;
+
+static int hf_tcpstate_stream = -1;
+static int hf_tcpstate_sender = -1;
+static int hf_tcpstate_client_state = -1;
+static int hf_tcpstate_server_state = -1;
+static int hf_tcpstate_client_prev = -1;
+static int hf_tcpstate_server_prev = -1;
+static int hf_tcpstate_handshake = -1;
+static int hf_tcpstate_teardown = -1;
+static int hf_tcpstate_closer = -1;
+static int hf_tcpstate_midstream = -1;
+static int hf_tcpstate_icmp_quoted = -1;
+
+static gint ett_tcpstate = -1;
+
+static expert_field ei_tcpstate_roles_guessed = EI_INIT;
+
+static dissector_handle_t tcpstate_handle;
+
+/* Preferences; live for the program's lifetime. */
+enum { INFO_TAG_OFF, INFO_TAG_CHANGES, INFO_TAG_ALWAYS };
+static gint pref_info_tag = INFO_TAG_CHANGES;
+
+static const enum_val_t info_tag_vals[] = {
+    { "off", "Off", INFO_TAG_OFF },
+    { "changes", "On segments that change a state or mark a step", INFO_TAG_CHANGES },
+    { "always", "On every segment", INFO_TAG_ALWAYS },
+    { NULL, NULL, 0 }
+};
+
+static const value_string state_vals[] = {
+#define TS_STATE_VS(name, value) { value, #name },
+    TS_STATES(TS_STATE_VS)
+#undef TS_STATE_VS
+    { 0, NULL }
+};
+
+static const value_string role_vals[] = {
+    { 1, "client" },
+    { 2, "server" },
+    { 0, NULL }
+};
+
+static const value_string closer_vals[] = {
+    { TS_CLOSER_CLIENT, "client" },
+    { TS_CLOSER_SERVER, "server" },
+    { TS_CLOSER_BOTH, "both (simultaneous close)" },
+    { 0, NULL }
+};
+
+static const value_string handshake_vals[] = {
+    { 1, "SYN" },
+    { 2, "SYN-ACK" },
+    { 3, "ACK (handshake complete)" },
+    { 0, NULL }
+};
+
+static const value_string teardown_vals[] = {
+    { 1, "first FIN" },
+    { 2, "ACK of the first FIN" },
+    { 3, "second FIN" },
+    { 4, "ACK of the second FIN" },
+    { 0, NULL }
+};
+
+/* ---- first pass: compute ------------------------------------------------ */
+
+static const ts_record *
+track_frame(packet_info *pinfo, proto_tree *tree)
+{
+    ts_segment seg;
+    ts_record *rec;
+
+    switch (ts_extract(pinfo, tree, &seg)) {
+    case TS_EXTRACT_SEGMENT:
+        rec = ts_store_new_record(pinfo->num);
+        ts_conn_track(ts_store_conn(seg.stream), &seg, rec);
+        return rec;
+    case TS_EXTRACT_QUOTED:
+        rec = ts_store_new_record(pinfo->num);
+        rec->stream = seg.stream;
+        rec->flags = TS_REC_QUOTED;
+        return rec;
+    default:
+        return NULL;
+    }
+}
+
+/* ---- every pass: render ------------------------------------------------- */
+
+static const char *
+state_name(uint8_t st)
+{
+    return val_to_str_const(st, state_vals, "?");
+}
+
+/* "Handshake 1/3", "Teardown 2+3/4" or "" */
+static void
+format_steps(const ts_record *r, char *buf, size_t len)
+{
+    const uint8_t bits = r->handshake ? r->handshake : r->teardown;
+    const char *what = r->handshake ? "Handshake" : "Teardown";
+    const int total = r->handshake ? 3 : 4;
+    size_t o;
+
+    buf[0] = '\0';
+    if (!bits)
+        return;
+    o = (size_t)g_snprintf(buf, (gulong)len, "%s ", what);
+    for (int n = 1, first = 1; n <= 4 && o < len; n++) {
+        if (bits & (1u << n)) {
+            o += (size_t)g_snprintf(buf + o, (gulong)(len - o), "%s%d", first ? "" : "+", n);
+            first = 0;
+        }
+    }
+    if (o < len)
+        g_snprintf(buf + o, (gulong)(len - o), "/%d", total);
+}
+
+static void
+add_steps(proto_tree *tree, tvbuff_t *tvb, int hf, uint8_t bits)
+{
+    for (uint32_t n = 1; n <= 4; n++)
+        if (bits & (1u << n))
+            proto_item_set_generated(proto_tree_add_uint(tree, hf, tvb, 0, 0, n));
+}
+
+static void
+render_quoted(tvbuff_t *tvb, proto_tree *tree, const ts_record *r)
+{
+    proto_item *ti = proto_tree_add_item(tree, proto_tcpstate, tvb, 0, 0, ENC_NA);
+    proto_tree *st = proto_item_add_subtree(ti, ett_tcpstate);
+
+    proto_item_append_text(ti, ", TCP header quoted in an ICMP error: not a segment of stream %u",
+                           r->stream);
+    proto_item_set_generated(proto_tree_add_uint(st, hf_tcpstate_stream, tvb, 0, 0, r->stream));
+    proto_item_set_generated(proto_tree_add_boolean(st, hf_tcpstate_icmp_quoted, tvb, 0, 0, TRUE));
+}
+
+static void
+render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
+{
+    const uint8_t cst = r->state[TS_CLIENT], sst = r->state[TS_SERVER];
+    const gboolean changed = cst != r->prev[TS_CLIENT] || sst != r->prev[TS_SERVER] ||
+                             r->handshake || r->teardown;
+    char steps[32];
+    proto_item *ti;
+    proto_tree *st;
+
+    format_steps(r, steps, sizeof steps);
+
+    ti = proto_tree_add_item(tree, proto_tcpstate, tvb, 0, 0, ENC_NA);
+    proto_item_append_text(ti, ", Client: %s  Server: %s%s%s%s", state_name(cst),
+                           state_name(sst), steps[0] ? "  [" : "", steps, steps[0] ? "]" : "");
+    st = proto_item_add_subtree(ti, ett_tcpstate);
+
+    proto_item_set_generated(proto_tree_add_uint(st, hf_tcpstate_stream, tvb, 0, 0, r->stream));
+    proto_item_set_generated(proto_tree_add_uint(st, hf_tcpstate_sender, tvb, 0, 0,
+                                                 (r->flags & TS_REC_FROM_SERVER) ? 2 : 1));
+    proto_item_set_generated(proto_tree_add_uint(st, hf_tcpstate_client_state, tvb, 0, 0, cst));
+    proto_item_set_generated(proto_tree_add_uint(st, hf_tcpstate_server_state, tvb, 0, 0, sst));
+    proto_item_set_generated(proto_tree_add_uint(st, hf_tcpstate_client_prev, tvb, 0, 0,
+                                                 r->prev[TS_CLIENT]));
+    proto_item_set_generated(proto_tree_add_uint(st, hf_tcpstate_server_prev, tvb, 0, 0,
+                                                 r->prev[TS_SERVER]));
+    add_steps(st, tvb, hf_tcpstate_handshake, r->handshake);
+    add_steps(st, tvb, hf_tcpstate_teardown, r->teardown);
+    if (r->closer != TS_CLOSER_NONE)
+        proto_item_set_generated(proto_tree_add_uint(st, hf_tcpstate_closer, tvb, 0, 0, r->closer));
+    if (r->flags & TS_REC_MIDSTREAM) {
+        proto_item *mi = proto_tree_add_boolean(st, hf_tcpstate_midstream, tvb, 0, 0, TRUE);
+        proto_item_set_generated(mi);
+        if (r->flags & TS_REC_FIRST)
+            expert_add_info(pinfo, mi, &ei_tcpstate_roles_guessed);
+    }
+
+    if (pref_info_tag == INFO_TAG_ALWAYS || (pref_info_tag == INFO_TAG_CHANGES && changed))
+        col_append_fstr(pinfo->cinfo, COL_INFO, " [C:%s S:%s%s%s]", state_name(cst),
+                        state_name(sst), steps[0] ? " " : "", steps);
+}
+
+static int
+dissect_tcpstate(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
+{
+    const ts_record *rec = PINFO_FD_VISITED(pinfo) ? ts_store_record(pinfo->num)
+                                                   : track_frame(pinfo, tree);
+    if (!rec)
+        return 0;
+    if (rec->flags & TS_REC_QUOTED)
+        render_quoted(tvb, tree, rec);
+    else
+        render(tvb, pinfo, tree, rec);
+    return tvb_captured_length(tvb);
+}
+
+/* ---- registration ------------------------------------------------------- */
+
+/* Per capture file: fresh store; the borrowed fields are wanted only while
+ * the protocol is enabled, so disabling it costs nothing. */
+static void
+tcpstate_init(void)
+{
+    ts_store_init();
+    if (proto_is_protocol_enabled(find_protocol_by_id(proto_tcpstate)))
+        set_postdissector_wanted_hfids(tcpstate_handle, ts_extract_wanted_hfids());
+}
+
+static void
+tcpstate_cleanup(void)
+{
+    set_postdissector_wanted_hfids(tcpstate_handle, NULL);
+    ts_store_cleanup();
+}
+
+void
+proto_register_tcpstate(void)
+{
+    static hf_register_info hf[] = {
+        { &hf_tcpstate_stream,
+          { "Stream index", "tcpstate.stream", FT_UINT32, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+        { &hf_tcpstate_sender,
+          { "Sender", "tcpstate.sender", FT_UINT8, BASE_DEC, VALS(role_vals), 0x0, NULL, HFILL } },
+        { &hf_tcpstate_client_state,
+          { "Client state", "tcpstate.client.state", FT_UINT8, BASE_DEC, VALS(state_vals), 0x0,
+            NULL, HFILL } },
+        { &hf_tcpstate_server_state,
+          { "Server state", "tcpstate.server.state", FT_UINT8, BASE_DEC, VALS(state_vals), 0x0,
+            NULL, HFILL } },
+        { &hf_tcpstate_client_prev,
+          { "Client state before", "tcpstate.client.prev", FT_UINT8, BASE_DEC, VALS(state_vals),
+            0x0, NULL, HFILL } },
+        { &hf_tcpstate_server_prev,
+          { "Server state before", "tcpstate.server.prev", FT_UINT8, BASE_DEC, VALS(state_vals),
+            0x0, NULL, HFILL } },
+        { &hf_tcpstate_handshake,
+          { "Handshake step", "tcpstate.handshake", FT_UINT8, BASE_DEC, VALS(handshake_vals), 0x0,
+            NULL, HFILL } },
+        { &hf_tcpstate_teardown,
+          { "Teardown step", "tcpstate.teardown", FT_UINT8, BASE_DEC, VALS(teardown_vals), 0x0,
+            NULL, HFILL } },
+        { &hf_tcpstate_closer,
+          { "Closed first by", "tcpstate.closer", FT_UINT8, BASE_DEC, VALS(closer_vals), 0x0,
+            NULL, HFILL } },
+        { &hf_tcpstate_midstream,
+          { "Mid-stream: roles and states guessed", "tcpstate.midstream", FT_BOOLEAN, BASE_NONE,
+            NULL, 0x0, NULL, HFILL } },
+        { &hf_tcpstate_icmp_quoted,
+          { "TCP header quoted in an ICMP error", "tcpstate.icmp_quoted", FT_BOOLEAN, BASE_NONE,
+            NULL, 0x0, NULL, HFILL } },
+    };
+    static gint *ett[] = {
+        &ett_tcpstate,
+    };
+    static ei_register_info ei[] = {
+        { &ei_tcpstate_roles_guessed,
+          { "tcpstate.roles_guessed", PI_ASSUMPTION, PI_NOTE,
+            "No SYN seen: client and server guessed from the ports (the lower port is the "
+            "server), both endpoints assumed ESTABLISHED",
+            EXPFILL } },
+    };
+    module_t *prefs;
+
+    proto_tcpstate = proto_register_protocol("TCP State Tracking", "TCPSTATE", "tcpstate");
+    proto_register_field_array(proto_tcpstate, hf, array_length(hf));
+    proto_register_subtree_array(ett, array_length(ett));
+    expert_register_field_array(expert_register_protocol(proto_tcpstate), ei, array_length(ei));
+
+    prefs = prefs_register_protocol(proto_tcpstate, NULL);
+    prefs_register_enum_preference(prefs, "info_tag", "Tag in the Info column",
+                                   "Append the client and server states, and the handshake or "
+                                   "teardown step, to the Info column",
+                                   &pref_info_tag, info_tag_vals, FALSE);
+
+    tcpstate_handle = register_dissector("tcpstate", dissect_tcpstate, proto_tcpstate);
+    register_init_routine(tcpstate_init);
+    register_cleanup_routine(tcpstate_cleanup);
+}
+
+void
+proto_reg_handoff_tcpstate(void)
+{
+    ts_extract_resolve();
+    register_postdissector(tcpstate_handle);
+}

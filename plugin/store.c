@@ -1,0 +1,103 @@
+/* store.c - where tcpstate keeps its state between packets (see store.h)
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "config-tcpstate.h"
+
+#include "store.h"
+
+#include <glib.h>
+#include <string.h>
+
+#define REC_PAGE_BITS  14   /* 16384 records = 256 KiB a page */
+#define CONN_PAGE_BITS 10   /* 1024 connections a page */
+
+typedef struct paged {
+    void   **pages;
+    uint32_t npages;        /* slots in pages[] */
+    uint32_t page_bits;
+    size_t   elem_size;
+    uint64_t bytes;
+} paged;
+
+/* Lifetime: from the init routine to the cleanup routine (one file). */
+static paged records = { NULL, 0, REC_PAGE_BITS, sizeof(ts_record), 0 };
+static paged conns = { NULL, 0, CONN_PAGE_BITS, sizeof(ts_conn), 0 };
+
+static void
+paged_free(paged *p)
+{
+    for (uint32_t i = 0; i < p->npages; i++)
+        g_free(p->pages[i]);
+    g_free(p->pages);
+    p->pages = NULL;
+    p->npages = 0;
+    p->bytes = 0;
+}
+
+static void *
+paged_at(paged *p, uint32_t index, gboolean create)
+{
+    const uint32_t page = index >> p->page_bits;
+    const uint32_t slot = index & ((1u << p->page_bits) - 1);
+
+    if (page >= p->npages) {
+        if (!create)
+            return NULL;
+        uint32_t n = p->npages ? p->npages : 16;
+        while (n <= page)
+            n *= 2;
+        p->pages = g_renew(void *, p->pages, n);
+        memset(p->pages + p->npages, 0, (n - p->npages) * sizeof(void *));
+        p->bytes += (uint64_t)(n - p->npages) * sizeof(void *);
+        p->npages = n;
+    }
+    if (!p->pages[page]) {
+        if (!create)
+            return NULL;
+        p->pages[page] = g_malloc0(p->elem_size << p->page_bits);
+        p->bytes += (uint64_t)p->elem_size << p->page_bits;
+    }
+    return (char *)p->pages[page] + (size_t)slot * p->elem_size;
+}
+
+void
+ts_store_init(void)
+{
+    paged_free(&records);
+    paged_free(&conns);
+}
+
+void
+ts_store_cleanup(void)
+{
+    paged_free(&records);
+    paged_free(&conns);
+}
+
+ts_record *
+ts_store_new_record(uint32_t frame)
+{
+    ts_record *r = (ts_record *)paged_at(&records, frame, TRUE);
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+const ts_record *
+ts_store_record(uint32_t frame)
+{
+    const ts_record *r = (const ts_record *)paged_at(&records, frame, FALSE);
+    return (r && (r->flags & (TS_REC_VALID | TS_REC_QUOTED))) ? r : NULL;
+}
+
+ts_conn *
+ts_store_conn(uint32_t stream)
+{
+    return (ts_conn *)paged_at(&conns, stream, TRUE);
+}
+
+uint64_t
+ts_store_bytes(void)
+{
+    return records.bytes + conns.bytes;
+}
