@@ -1,3 +1,0 @@
-file(REMOVE_RECURSE
-  "libtcpstate_core.a"
-)

@@ -1,0 +1,79 @@
+"""Declarative per-capture expectations: sample-captures/**/<name>.expect
+
+    # comments
+    frame<TAB>tcpstate.stream<TAB>tcpstate.client.state<TAB>...   (header)
+    1<TAB>0<TAB>SYN_SENT<TAB>...                                   (one row per frame)
+    filter<TAB><display filter><TAB><count>                       (optional)
+
+'-' means the field is absent; value-string fields are written with their
+labels; repeated occurrences are joined with ','; a present boolean is '1'.
+"""
+
+import os
+
+
+class Expectation:
+    def __init__(self, path):
+        self.path = path
+        self.capture = None
+        self.fields = None
+        self.rows = {}          # frame number (str) -> [values]
+        self.filters = []       # (filter, count)
+        self._parse()
+
+    def _parse(self):
+        with open(self.path, encoding="utf-8") as fp:
+            for lineno, line in enumerate(fp, 1):
+                line = line.rstrip("\n")
+                if not line.strip() or line.startswith("#"):
+                    continue
+                cols = line.split("\t")
+                if cols[0] == "frame":
+                    self.fields = cols[1:]
+                elif cols[0] == "filter":
+                    if len(cols) != 3:
+                        raise ValueError("%s:%d: filter<TAB>expr<TAB>count" % (self.path, lineno))
+                    self.filters.append((cols[1], int(cols[2])))
+                else:
+                    if self.fields is None or len(cols) != len(self.fields) + 1:
+                        raise ValueError("%s:%d: row does not match the header" % (self.path, lineno))
+                    self.rows[cols[0]] = cols[1:]
+        if self.fields is None:
+            raise ValueError("%s: no header line" % self.path)
+        for ext in (".pcap", ".pcapng"):
+            cand = self.path[: -len(".expect")] + ext
+            if os.path.exists(cand):
+                self.capture = cand
+        if self.capture is None:
+            raise ValueError("%s: no capture next to it" % self.path)
+
+
+def find(top):
+    """All .expect files below top, sorted."""
+    out = []
+    for dirpath, _, filenames in os.walk(top):
+        out += [os.path.join(dirpath, f) for f in filenames if f.endswith(".expect")]
+    return sorted(out)
+
+
+def captures(top):
+    """All capture files below top, sorted."""
+    out = []
+    for dirpath, _, filenames in os.walk(top):
+        out += [os.path.join(dirpath, f) for f in filenames
+                if f.endswith((".pcap", ".pcapng"))]
+    return sorted(out)
+
+
+def normalise(field, value, labels):
+    """tshark -T fields text -> the .expect spelling."""
+    if value == "":
+        return "-"
+    if value in ("True", "TRUE"):
+        return "1"
+    if value in ("False", "FALSE"):
+        return "0"
+    vs = labels.get(field)
+    if vs:
+        return ",".join(vs.get(v, v) for v in value.split(","))
+    return value

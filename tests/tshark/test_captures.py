@@ -1,0 +1,105 @@
+"""Every capture in sample-captures/ against its declarative expectations.
+
+For each <name>.expect next to a capture: every frame's listed tcpstate.*
+fields, the frame count, and the display-filter counts.  For every capture:
+every real TCP segment has both states, each segment's "prev" states are the
+previous segment's states, and tshark -2 prints exactly what one pass does.
+"""
+
+import os
+
+import pytest
+
+import expectations
+
+STATE_FIELDS = ["tcpstate.stream", "tcpstate.client.state", "tcpstate.server.state",
+                "tcpstate.client.prev", "tcpstate.server.prev", "tcpstate.icmp_quoted"]
+ALL_FIELDS = ["tcpstate.stream", "tcpstate.sender", "tcpstate.client.state",
+              "tcpstate.server.state", "tcpstate.client.prev", "tcpstate.server.prev",
+              "tcpstate.handshake", "tcpstate.teardown", "tcpstate.closer",
+              "tcpstate.midstream", "tcpstate.icmp_quoted"]
+# The states a connection starts from, before its first segment: a SYN
+# first, a SYN-ACK first (the SYN missed), or mid-stream.
+INITIAL = {("CLOSED", "LISTEN"), ("SYN_SENT", "LISTEN"), ("ESTABLISHED", "ESTABLISHED")}
+
+
+def pytest_generate_tests(metafunc):
+    samples = metafunc.config.samples
+    if "expect_path" in metafunc.fixturenames:
+        paths = expectations.find(samples)
+        metafunc.parametrize("expect_path", paths,
+                             ids=[os.path.relpath(p, samples) for p in paths])
+    if "capture" in metafunc.fixturenames:
+        paths = expectations.captures(samples)
+        metafunc.parametrize("capture", paths, ids=[os.path.relpath(p, samples) for p in paths])
+
+
+def test_every_capture_has_expectations(samples):
+    missing = [c for c in expectations.captures(samples)
+               if not os.path.exists(os.path.splitext(c)[0] + ".expect")]
+    assert not missing, "captures without a .expect file: %s" % missing
+
+
+def test_expectations(tshark, labels, expect_path):
+    exp = expectations.Expectation(expect_path)
+    rows = tshark.fields(exp.capture, exp.fields)
+    got = {r[0]: [expectations.normalise(f, v, labels) for f, v in zip(exp.fields, r[1:])]
+           for r in rows}
+    assert sorted(got, key=int) == sorted(exp.rows, key=int), "frames differ from the .expect rows"
+    diffs = []
+    for frame in sorted(exp.rows, key=int):
+        for field, want, have in zip(exp.fields, exp.rows[frame], got[frame]):
+            if want != have:
+                diffs.append("frame %s %s: got %s, want %s" % (frame, field, have, want))
+    assert not diffs, "\n".join(diffs)
+    for flt, count in exp.filters:
+        out = tshark.run(["-Y", flt, "-T", "fields", "-e", "frame.number"], capture=exp.capture)
+        n = len(out.stdout.split())
+        assert n == count, "filter %r matched %d frames, want %d" % (flt, n, count)
+
+
+def test_invariants(tshark, labels, capture):
+    """Both states on every real segment; prev = the previous segment's states."""
+    rows = tshark.fields(capture, ["tcp.stream", "frame.protocols"] + STATE_FIELDS)
+    last = {}
+    problems = []
+    for r in rows:
+        frame, tcp_stream, protocols = r[0], r[1], r[2]
+        v = dict(zip(STATE_FIELDS, (expectations.normalise(f, x, labels)
+                                    for f, x in zip(STATE_FIELDS, r[3:]))))
+        layers = protocols.split(":")
+        if "tcp" not in layers:
+            if v["tcpstate.stream"] != "-":
+                problems.append("frame %s: tcpstate on a frame without TCP" % frame)
+            continue
+        quoted = any(p in ("icmp", "icmpv6") for p in layers[:layers.index("tcp")])
+        if quoted:
+            if v["tcpstate.client.state"] != "-" or v["tcpstate.icmp_quoted"] != "1":
+                problems.append("frame %s: a quoted TCP header must be marked, not tracked" % frame)
+            continue
+        cs, ss = v["tcpstate.client.state"], v["tcpstate.server.state"]
+        if cs == "-" or ss == "-":
+            problems.append("frame %s: a TCP segment without both states" % frame)
+            continue
+        stream = v["tcpstate.stream"]
+        if stream != tcp_stream.split(",")[0]:
+            problems.append("frame %s: tcpstate.stream %s != tcp.stream %s" % (frame, stream, tcp_stream))
+        prev = (v["tcpstate.client.prev"], v["tcpstate.server.prev"])
+        want = last.get(stream)
+        if want is None and prev not in INITIAL:
+            problems.append("frame %s: first segment starts from %s" % (frame, prev))
+        elif want is not None and prev != want:
+            problems.append("frame %s: prev %s, but the last segment left %s" % (frame, prev, want))
+        last[stream] = (cs, ss)
+    assert not problems, "\n".join(problems)
+
+
+def test_two_pass_identical(tshark, capture):
+    """tshark -2 prints exactly what a single pass prints."""
+    args = ["-T", "fields", "-E", "occurrence=a", "-e", "frame.number"]
+    for f in ALL_FIELDS:
+        args += ["-e", f]
+    one = tshark.run(args, capture=capture).stdout
+    two = tshark.run(["-2"] + args, capture=capture).stdout
+    assert one == two
+    assert "\t" in one
