@@ -65,15 +65,24 @@ def captures(top):
     return sorted(out)
 
 
+ROLES = {"1": "client", "2": "server", "3": "both"}
+ROLE_FIELDS = ("tcpstate.sender", "tcpstate.closer")
+STATE_FIELDS = ("tcpstate.client.state", "tcpstate.server.state",
+                "tcpstate.client.prev", "tcpstate.server.prev")
+
+
 def normalise(field, value, labels):
-    """tshark -T fields text -> the .expect spelling."""
+    """tshark -T fields text -> the .expect spelling: state labels, roles
+    (client/server/both), numbers for everything else, 1 for true."""
     if value == "":
         return "-"
     if value in ("True", "TRUE"):
         return "1"
     if value in ("False", "FALSE"):
         return "0"
-    vs = labels.get(field)
-    if vs:
+    if field in ROLE_FIELDS:
+        return ",".join(ROLES.get(v, v) for v in value.split(","))
+    if field in STATE_FIELDS:
+        vs = labels.get(field, {})
         return ",".join(vs.get(v, v) for v in value.split(","))
     return value
