@@ -8,6 +8,12 @@ when we are root tshark runs as the unprivileged user "nobody" (setpriv),
 which the personal folder is fine for.  Captures are copied into that HOME
 too, so nobody can read them wherever the checkout lives.
 
+WIRESHARK_PLUGIN_DIR (honoured for the unprivileged user) points the
+*global* plugin folder at an empty directory, so that a tcpstate installed
+with `cmake --install` or a package never shadows the build tree's copy
+(Wireshark loads the global folder first and skips a second plugin of the
+same name).
+
 As in Wireshark's own test suite: TZ=UTC, no XDG_CONFIG_HOME, a fresh HOME.
 """
 
@@ -34,7 +40,10 @@ class TShark:
             self.uid, self.gid = pw.pw_uid, pw.pw_gid
         self.env = {k: v for k, v in os.environ.items()
                     if not k.startswith(("XDG_", "WIRESHARK_"))}
-        self.env.update(HOME=self.home, TZ="UTC", LC_ALL="C.UTF-8")
+        global_plugins = os.path.join(self.home, "global-plugins")
+        os.makedirs(global_plugins)
+        self.env.update(HOME=self.home, TZ="UTC", LC_ALL="C.UTF-8",
+                        WIRESHARK_PLUGIN_DIR=global_plugins)
         self._captures = {}
         self.plugin_dir = None
         if plugin_path:

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Install the Debian packages tcpstate needs to build, run and test, if any
+# are missing.  Uses sudo when not root.  Debian 12 (Wireshark 4.0) or later.
+set -eu
+
+PACKAGES="wireshark-dev tshark cmake gcc make libc6-dev python3 python3-pytest python3-scapy"
+
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "tcpstate: installing$missing" >&2
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+else
+    echo "tcpstate: missing packages:$missing; install them as root (no sudo here)" >&2
+    exit 1
+fi
+# wireshark-common asks whether non-root users may capture; keep the default.
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
