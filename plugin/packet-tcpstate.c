@@ -70,7 +70,7 @@ static const value_string role_vals[] = {
 static const value_string closer_vals[] = {
     { TS_CLOSER_CLIENT, "client" },
     { TS_CLOSER_SERVER, "server" },
-    { TS_CLOSER_BOTH, "both (simultaneous close)" },
+    { TS_CLOSER_BOTH, "both" },
     { 0, NULL }
 };
 

@@ -107,3 +107,9 @@ def test_midstream_expert_note(tshark, samples):
     cap = os.path.join(samples, "crafted", "midstream.pcap")
     out = tshark.run(["-q", "-z", "expert,note"], capture=cap).stdout
     assert "tcpstate.roles_guessed" in out or "No SYN seen" in out
+
+
+def test_filter_by_closer_label(tshark, kernel):
+    out = tshark.run(["-Y", "tcpstate.closer == both && tcpstate.teardown == 3", "-T", "fields",
+                      "-e", "frame.number"], capture=kernel("simultaneous_close")).stdout.split()
+    assert out == ["9"]
