@@ -23,6 +23,9 @@
 void proto_register_tcpstate(void);
 void proto_reg_handoff_tcpstate(void);
 
+/* Registered ids: set once at registration, live for the program's
+ * lifetime.  They start at -1, not 0: Wireshark 4.0 refuses a subtree id
+ * that is not -1 (later releases accept both). */
 static int proto_tcpstate = -1;
 
 static int hf_tcpstate_stream = -1;
