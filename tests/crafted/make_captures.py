@@ -44,7 +44,7 @@ README = os.path.join(ROOT, "sample-captures", "README.md")
 SCRIPT = "tests/crafted/make_captures.py"
 
 sys.path.insert(0, HERE)
-from expect import FIELDS, format_expect  # noqa: E402
+from expect import format_expect  # noqa: E402
 
 from scapy.config import conf  # noqa: E402
 
@@ -148,26 +148,41 @@ def parse_segment(text, closer, line=0):
         closer = keys["closer"]
     seg = Segment(lt[0], parse_flags(lt[1]), int(lt[2]), int(lt[3]), length, win,
                   rt[0], rt[1], keys, closer, line)
+    seg.flags_text = lt[1]
     return seg, closer
 
 
 def parse_scenarios(path):
-    """[(name, (port_a, port_b), [Segment])] in file order."""
+    """[(name, (port_a, port_b), [Segment], description)] in file order; the
+    description is the comment right above the scenario line, else the title
+    of the section (`# ---- title ----`) it is in."""
     scenarios = []
+    section, comment = "", []
     with open(path, encoding="utf-8") as fp:
         for lineno, raw in enumerate(fp, 1):
+            stripped = raw.strip()
+            if stripped.startswith("#"):
+                text = stripped.lstrip("#").strip()
+                if text.startswith("----"):
+                    section, comment = text.strip("- ").strip(), []
+                elif text:
+                    comment.append(text)
+                continue
             text = raw.split("#", 1)[0].strip()
             if not text:
+                comment = []
                 continue
             words = text.split()
             if words[0] == "scenario":
-                scenarios.append([words[1], (40000, 80), [], None])
+                desc = "[%s] %s" % (section, " ".join(comment).rstrip(".")) if comment else "[%s]" % section
+                scenarios.append([words[1], (40000, 80), [], None, desc])
             elif words[0] == "ports":
                 scenarios[-1][1] = (int(words[1]), int(words[2]))
             else:
                 seg, scenarios[-1][3] = parse_segment(text, scenarios[-1][3], lineno)
                 scenarios[-1][2].append(seg)
-    return [(name, ports, segs) for name, ports, segs, _ in scenarios]
+            comment = []
+    return [(name, ports, segs, desc) for name, ports, segs, _, desc in scenarios]
 
 
 def parse_block(text):
@@ -344,11 +359,13 @@ class Capture:
         }
 
 
-def scenario_capture(name, ports, segs):
+def scenario_capture(name, ports, segs, desc):
     client = client_side(segs, ports)
     link = Link("10.1.0.1", "10.1.0.2", ports[0], ports[1])
-    cap = Capture("scenario-" + name,
-                  "scenario `%s` of tests/unit/scenarios.txt" % name,
+    flow = ", ".join("%s %s%s" % (seg.who, seg.flags_text, " len=%d" % seg.len if seg.len else "")
+                     for seg in segs)
+    cap = Capture("scenario-" + name, "%s: %s; ends %s/%s" % (desc, flow, segs[-1].client,
+                                                             segs[-1].server),
                   "%s, from scenario %s of tests/unit/scenarios.txt (a = 10.1.0.1:%d, "
                   "b = 10.1.0.2:%d)" % (SCRIPT, name, ports[0], ports[1]))
     for seg in segs:
@@ -665,12 +682,12 @@ HANDCRAFTED = [icmp_quoted, vlan_qinq_ipv6, tunnels, port_reuse, equal_ports, in
 def all_captures():
     caps = []
     names = set()
-    for name, ports, segs in parse_scenarios(SCENARIOS):
+    for name, ports, segs, desc in parse_scenarios(SCENARIOS):
         if name in names:
             raise ValueError("scenario %s twice" % name)
         names.add(name)
         if name not in SKIP:
-            caps.append(scenario_capture(name, ports, segs))
+            caps.append(scenario_capture(name, ports, segs, desc))
     unknown = set(SKIP) - names
     if unknown:
         raise ValueError("SKIP names unknown scenarios: %s" % sorted(unknown))
