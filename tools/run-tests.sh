@@ -9,4 +9,4 @@ tools/install-deps.sh
 
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTCPSTATE_WERROR=ON >/dev/null
 cmake --build build-test -j "$(nproc)"
-ctest --test-dir build-test --output-on-failure "$@"
+ctest --test-dir build-test --output-on-failure -j "$(nproc)" "$@"

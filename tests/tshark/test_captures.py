@@ -34,6 +34,32 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("capture", paths, ids=[os.path.relpath(p, samples) for p in paths])
 
 
+# One single-pass run per capture serves every test below (tshark is the
+# slow part); -2 gets its own run.
+_RUNS = {}
+RUN_FIELDS = ["tcp.stream", "frame.protocols"] + ALL_FIELDS
+
+
+def single_pass(tshark, capture):
+    if capture not in _RUNS:
+        args = ["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,", "-e", "frame.number"]
+        for f in RUN_FIELDS:
+            args += ["-e", f]
+        _RUNS[capture] = (args, tshark.run(args, capture=capture).stdout)
+    return _RUNS[capture]
+
+
+def rows_of(tshark, capture, fields):
+    """[frame, values of fields...] per frame, from the cached run."""
+    _, out = single_pass(tshark, capture)
+    idx = [RUN_FIELDS.index(f) + 1 for f in fields]
+    rows = []
+    for line in out.splitlines():
+        cols = line.split("\t")
+        rows.append([cols[0]] + [cols[i] for i in idx])
+    return rows
+
+
 def test_every_capture_has_expectations(samples):
     missing = [c for c in expectations.captures(samples)
                if not os.path.exists(os.path.splitext(c)[0] + ".expect")]
@@ -42,7 +68,8 @@ def test_every_capture_has_expectations(samples):
 
 def test_expectations(tshark, labels, expect_path):
     exp = expectations.Expectation(expect_path)
-    rows = tshark.fields(exp.capture, exp.fields)
+    assert all(f in RUN_FIELDS for f in exp.fields), "fields outside %s" % RUN_FIELDS
+    rows = rows_of(tshark, exp.capture, exp.fields)
     got = {r[0]: [expectations.normalise(f, v, labels) for f, v in zip(exp.fields, r[1:])]
            for r in rows}
     assert sorted(got, key=int) == sorted(exp.rows, key=int), "frames differ from the .expect rows"
@@ -60,7 +87,7 @@ def test_expectations(tshark, labels, expect_path):
 
 def test_invariants(tshark, labels, capture):
     """Both states on every real segment; prev = the previous segment's states."""
-    rows = tshark.fields(capture, ["tcp.stream", "frame.protocols"] + STATE_FIELDS)
+    rows = rows_of(tshark, capture, ["tcp.stream", "frame.protocols"] + STATE_FIELDS)
     last = {}
     problems = []
     for r in rows:
@@ -96,10 +123,7 @@ def test_invariants(tshark, labels, capture):
 
 def test_two_pass_identical(tshark, capture):
     """tshark -2 prints exactly what a single pass prints."""
-    args = ["-T", "fields", "-E", "occurrence=a", "-e", "frame.number"]
-    for f in ALL_FIELDS:
-        args += ["-e", f]
-    one = tshark.run(args, capture=capture).stdout
+    args, one = single_pass(tshark, capture)
     two = tshark.run(["-2"] + args, capture=capture).stdout
     assert one == two
     assert "\t" in one
