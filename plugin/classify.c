@@ -4,6 +4,7 @@
  */
 #include "classify.h"
 
+#include <stdio.h>
 #include <string.h>
 
 bool
@@ -43,9 +44,55 @@ ts_rst_acceptable(const ts_endpoint *snd, const ts_endpoint *rcv, const ts_segme
     if ((snd->flags & TS_EP_FIN) && seg->seq == snd->snd_nxt - 1)
         return true;
     if (rcv->st == sSR || rcv->st == sSX)
-        return ts_seq_geq(seg->seq, snd->snd_nxt) &&
-               ts_seq_geq(snd->snd_nxt + rcv->win, seg->seq);
+        return ts_in_window(snd, rcv, seg->seq);
     return false;
+}
+
+bool
+ts_in_window(const ts_endpoint *snd, const ts_endpoint *rcv, uint32_t seq)
+{
+    const uint32_t wnd = rcv->win ? rcv->win : 1;
+
+    if (!(snd->flags & TS_EP_SENT))
+        return true;    /* nothing known of the sender's sequence space */
+    return ts_seq_geq(seq, snd->snd_nxt) && !ts_seq_geq(seq, snd->snd_nxt + wnd);
+}
+
+void
+ts_illegal_name(uint8_t illegal, char *buf, unsigned len)
+{
+    static const struct {
+        uint8_t     bit;
+        const char *name;
+    } order[] = {
+        { TS_TH_SYN, "SYN" }, { TS_TH_FIN, "FIN" }, { TS_TH_RST, "RST" },
+        { TS_TH_PSH, "PSH" }, { TS_TH_ACK, "ACK" }, { TS_TH_URG, "URG" },
+    };
+    const uint8_t f = illegal & TS_ILL_FLAGS;
+    char base[32];
+    size_t o = 0;
+    const char *suffix = "";
+
+    base[0] = '\0';
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        if (f & order[i].bit)
+            o += (size_t)snprintf(base + o, sizeof base - o, "%s%s", o ? "+" : "", order[i].name);
+
+    if (f == 0) {
+        snprintf(base, sizeof base, "NULL");
+        suffix = " (NULL scan)";
+    } else if (f == TS_TH_FIN) {
+        suffix = " without ACK (FIN scan)";
+    } else if (f == (TS_TH_FIN | TS_TH_PSH | TS_TH_URG)) {
+        suffix = " (Xmas scan)";
+    } else if (f == TS_ILL_FLAGS) {
+        suffix = " (Xmas tree)";
+    } else if (illegal & TS_ILL_ACK_MISSING) {
+        suffix = " (ACK missing)";
+    } else if (!(f & (TS_TH_ACK | TS_TH_SYN | TS_TH_RST))) {
+        suffix = " without ACK";
+    }
+    snprintf(buf, len, "%s%s", base, suffix);
 }
 
 /* The receiver's event for an ACK of its SYN.  Crossed only if the peer

@@ -40,6 +40,15 @@ static inline bool ts_seq_geq(uint32_t a, uint32_t b)
     return (int32_t)(a - b) >= 0;
 }
 
+/* The name of an illegal combination (ts_record.illegal), e.g. "SYN+FIN",
+ * "NULL (NULL scan)", "FIN+PSH+URG (Xmas scan)", "FIN without ACK (FIN
+ * scan)", "SYN (ACK missing)".  Writes at most len bytes, NUL included. */
+void ts_illegal_name(uint8_t illegal, char *buf, unsigned len);
+
+/* Is seq inside the window the receiver offers the sender (RCV.NXT <= seq
+ * < RCV.NXT + RCV.WND, with RCV.NXT taken as the sender's snd_nxt)? */
+bool ts_in_window(const ts_endpoint *snd, const ts_endpoint *rcv, uint32_t seq);
+
 /* Would rcv accept a RST in seg from snd?  RFC 9293 3.10.7 with RFC 5961:
  * in SYN_SENT the RST must ack our SYN; otherwise its sequence number must
  * be exactly the next one expected (Linux also accepts RCV.NXT-1 after a

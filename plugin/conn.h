@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "anomalies.h"
 #include "fsm.h"
 
 /* Roles.  Index into ts_conn.ep and ts_record.state. */
@@ -38,8 +39,8 @@ typedef struct ts_segment {
     uint32_t ack;       /* tcp.ack_raw */
     uint32_t len;       /* tcp.len: payload bytes */
     uint32_t win;       /* tcp.window_size: scaled when the scale is known */
-    uint64_t src_key;   /* identity of the source address; used only when */
-    uint64_t dst_key;   /*   both ports are equal */
+    uint64_t src_key;   /* identity of the source address (a hash) */
+    uint64_t dst_key;   /* identity of the destination address */
     uint16_t flags;     /* TS_TH_* */
     uint16_t sport;
     uint16_t dport;
@@ -53,12 +54,13 @@ typedef struct ts_endpoint {
     uint32_t win;       /* last window it advertised              (TS_EP_SENT) */
     uint8_t  st;        /* internal state, ts_fsm_state */
     uint8_t  flags;     /* TS_EP_* */
+    uint8_t  challenge; /* it owes a challenge ACK (RFC 5961): its next segment */
 } ts_endpoint;
 
 #define TS_EP_SENT       0x01  /* it sent at least one valid segment */
 #define TS_EP_SYN        0x02  /* it sent a SYN (or one is implied by a SYN-ACK) */
 #define TS_EP_FIN        0x04  /* it sent a FIN */
-#define TS_EP_SYN_ACKED  0x08  /* its SYN was acked */
+#define TS_EP_DONE       0x08  /* it was open, then became CLOSED */
 #define TS_EP_FIN_ACKED  0x10  /* its FIN was acked */
 #define TS_EP_PASSIVE    0x20  /* it opened passively (LISTEN -> SYN_RECV) */
 #define TS_EP_ACTIVE     0x40  /* it sent a bare SYN */
@@ -77,6 +79,7 @@ typedef enum ts_closer {
 typedef struct ts_conn {
     ts_endpoint ep[2];      /* [TS_CLIENT], [TS_SERVER] */
     uint64_t client_key;    /* client's address identity (equal ports only) */
+    uint32_t flood_server;  /* the SYN-flood detector's index of the server */
     uint16_t client_port;
     uint8_t  flags;         /* TS_CONN_* */
     uint8_t  closer;        /* ts_closer */
@@ -85,33 +88,56 @@ typedef struct ts_conn {
 
 #define TS_CONN_USED       0x01  /* initialised by its first segment */
 #define TS_CONN_MIDSTREAM  0x02  /* no SYN seen: roles by port, states assumed */
-#define TS_CONN_OPENED     0x04  /* both endpoints reached ESTABLISHED */
+#define TS_CONN_OPENED     0x04  /* both endpoints were synchronized at some point */
 #define TS_CONN_RST        0x08  /* a RST was sent */
+#define TS_CONN_HALF_OPEN  0x10  /* a SYN opened it and the handshake is not over */
+#define TS_CONN_SYNACK_RETX_PENDING 0x20  /* a SYN-ACK was retransmitted, no ACK since */
+#define TS_CONN_FLOOD_COUNTED 0x40  /* counted half-open by the SYN-flood detector */
+#define TS_CONN_PROBED     0x80  /* opened by a segment with illegal flags: roles and
+                                    states wait for the first valid segment */
 
 /* The per-packet result.  16 bytes, immutable once the first pass made it;
  * every later pass (GUI clicks, retaps, tshark -2) only renders it. */
 typedef struct ts_record {
     uint32_t stream;        /* tcp.stream */
-    uint32_t anomalies;     /* reserved for anomaly bits */
+    uint32_t anomalies;     /* TS_AN_BIT(...) of ts_anomaly (anomalies.h) */
     uint8_t  state[2];      /* ts_state after this segment: [TS_CLIENT], [TS_SERVER] */
     uint8_t  prev[2];       /* ts_state before this segment */
     uint8_t  handshake;     /* bit (1 << n) for handshake step n = 1..3 */
     uint8_t  teardown;      /* bit (1 << n) for teardown step n = 1..4 */
-    uint8_t  flags;         /* TS_REC_* */
-    uint8_t  closer;        /* ts_closer, once the first FIN or RST was seen */
+    uint8_t  flags;         /* TS_REC_*, and the closer in the top two bits */
+    uint8_t  illegal;       /* 0, or TS_ILL_PRESENT | the segment's SYN..URG bits | TS_ILL_ACK_MISSING */
 } ts_record;
 
 #define TS_REC_VALID        0x01  /* a record of a real segment */
 #define TS_REC_FROM_SERVER  0x02  /* sender is the server (else the client) */
 #define TS_REC_MIDSTREAM    0x04  /* the connection's roles and states are guessed */
-#define TS_REC_FIRST        0x08  /* first segment of its connection */
+#define TS_REC_FIRST        0x08  /* first segment of its connection (or of its
+                                     mid-stream restart after a probe) */
 #define TS_REC_QUOTED       0x10  /* only a TCP header quoted in an ICMP error */
 #define TS_REC_INVALID      0x20  /* a transition was invalid for the sender */
-#define TS_REC_BAD_FLAGS    0x40  /* a flag combination no TCP stack sends */
+#define TS_REC_CLOSER_SHIFT 6     /* ts_closer, once the first FIN or RST was seen */
+#define TS_REC_CLOSER(r)    ((ts_closer)(((r)->flags >> TS_REC_CLOSER_SHIFT) & 3u))
 
-/* Track one segment of c and fill rec.  c must be zeroed before its first
- * segment. */
-void ts_conn_track(ts_conn *c, const ts_segment *seg, ts_record *rec);
+#define TS_ILL_FLAGS        0x3F  /* FIN SYN RST PSH ACK URG, as in TCP */
+#define TS_ILL_PRESENT      0x40
+#define TS_ILL_ACK_MISSING  0x80  /* no ACK in a synchronized connection */
+
+/* What ts_conn_track() tells the SYN-flood detector. */
+#define TS_TRACK_HALF_OPEN_BEGIN 0x01  /* a SYN opened a half-open connection */
+#define TS_TRACK_HALF_OPEN_END   0x02  /* it is no longer half-open */
+
+/* Track one segment of c and fill rec; returns TS_TRACK_* bits.  c must be
+ * zeroed before its first segment. */
+unsigned ts_conn_track(ts_conn *c, const ts_segment *seg, ts_record *rec);
+
+/* Whether a stored record's half-open anomaly still holds: no handshake
+ * ACK came after the SYN-ACK retransmission, as far as the first pass has
+ * gone. */
+static inline int ts_conn_half_open_pending(const ts_conn *c)
+{
+    return (c->flags & TS_CONN_SYNACK_RETX_PENDING) != 0;
+}
 
 /* True if seg was sent by c's client. */
 bool ts_conn_from_client(const ts_conn *c, const ts_segment *seg);

@@ -121,8 +121,7 @@ uint_of(const field_info *fi)
     return fi ? (uint32_t)fvalue_get_uinteger(TS_FI_FVALUE((field_info *)fi)) : 0;
 }
 
-/* FNV-1a over the address bytes: identifies an endpoint's address when
- * both ports of a connection are equal. */
+/* FNV-1a over the address bytes: an address's identity. */
 static uint64_t
 addr_key(const field_info *fi)
 {
@@ -194,16 +193,15 @@ ts_extract(packet_info *pinfo, proto_tree *tree, ts_segment *seg)
     seg->ack = uint_of(fi[TS_B_TCP_ACK_RAW]);
     seg->len = uint_of(fi[TS_B_TCP_LEN]);
     seg->win = uint_of(fi[TS_B_TCP_WINDOW]);
-    if (seg->sport == seg->dport) {
-        /* Only then is the address needed to tell the endpoints apart; of
-         * IPv4 and IPv6, the deeper one belongs to this TCP header. */
-        field_info *src = fi[TS_B_IP_SRC], *dst = fi[TS_B_IP_DST];
-        if (fi[TS_B_IPV6_SRC] && (!src || fi[TS_B_IPV6_SRC]->total_layer_num > src->total_layer_num)) {
-            src = fi[TS_B_IPV6_SRC];
-            dst = fi[TS_B_IPV6_DST];
-        }
-        seg->src_key = addr_key(src);
-        seg->dst_key = addr_key(dst);
+    /* The addresses identify the endpoints when both ports are equal, and
+     * the server and the sources for the SYN-flood detector.  Of IPv4 and
+     * IPv6, the deeper one belongs to this TCP header. */
+    field_info *src = fi[TS_B_IP_SRC], *dst = fi[TS_B_IP_DST];
+    if (fi[TS_B_IPV6_SRC] && (!src || fi[TS_B_IPV6_SRC]->total_layer_num > src->total_layer_num)) {
+        src = fi[TS_B_IPV6_SRC];
+        dst = fi[TS_B_IPV6_DST];
     }
+    seg->src_key = addr_key(src);
+    seg->dst_key = addr_key(dst);
     return TS_EXTRACT_SEGMENT;
 }

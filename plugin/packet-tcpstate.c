@@ -10,13 +10,17 @@
  */
 #include "config-tcpstate.h"
 
+#include <epan/to_str.h>
 #include <epan/expert.h>
 #include <epan/packet.h>
 #include <epan/prefs.h>
 
+#include "anomalies.h"
+#include "classify.h"
 #include "compat.h"
 #include "conn.h"
 #include "extract.h"
+#include "flood.h"
 #include "fsm.h"
 #include "store.h"
 
@@ -39,16 +43,21 @@ static int hf_tcpstate_teardown = -1;
 static int hf_tcpstate_closer = -1;
 static int hf_tcpstate_midstream = -1;
 static int hf_tcpstate_icmp_quoted = -1;
+static int hf_tcpstate_illegal = -1;
 
 static gint ett_tcpstate = -1;
 
-static expert_field ei_tcpstate_roles_guessed = EI_INIT;
+/* One expert field per entry of the anomaly list (anomalies.h), indexed by
+ * ts_anomaly; ei_tcpstate[TS_AN_SERVER_CLOSE] is "tcpstate.server_close". */
+static expert_field ei_tcpstate[TS_AN_COUNT];
 
 static dissector_handle_t tcpstate_handle;
 
 /* Preferences; live for the program's lifetime. */
 enum { INFO_TAG_OFF, INFO_TAG_CHANGES, INFO_TAG_ALWAYS };
 static gint pref_info_tag = INFO_TAG_CHANGES;
+static guint pref_syn_flood_threshold = 100;
+static guint pref_syn_flood_window = 10;
 
 static const enum_val_t info_tag_vals[] = {
     { "off", "Off", INFO_TAG_OFF },
@@ -101,10 +110,22 @@ track_frame(packet_info *pinfo, proto_tree *tree)
     ts_record *rec;
 
     switch (ts_extract(pinfo, tree, &seg)) {
-    case TS_EXTRACT_SEGMENT:
+    case TS_EXTRACT_SEGMENT: {
+        ts_conn *conn = ts_store_conn(seg.stream);
+        ts_flood_alarm alarm;
+        unsigned track;
+
         rec = ts_store_new_record(pinfo->num);
-        ts_conn_track(ts_store_conn(seg.stream), &seg, rec);
+        track = ts_conn_track(conn, &seg, rec);
+        if ((track & TS_TRACK_HALF_OPEN_BEGIN) &&
+            ts_flood_begin(conn, seg.stream, &seg, nstime_to_sec(&pinfo->abs_ts), &alarm)) {
+            rec->anomalies |= TS_AN_BIT(SYN_FLOOD);
+            ts_flood_remember(pinfo->num, &alarm);
+        }
+        if (track & TS_TRACK_HALF_OPEN_END)
+            ts_flood_end(conn);
         return rec;
+    }
     case TS_EXTRACT_QUOTED:
         rec = ts_store_new_record(pinfo->num);
         rec->stream = seg.stream;
@@ -166,6 +187,70 @@ render_quoted(tvbuff_t *tvb, proto_tree *tree, const ts_record *r)
     proto_item_set_generated(proto_tree_add_boolean(st, hf_tcpstate_icmp_quoted, tvb, 0, 0, TRUE));
 }
 
+/* "<address>:<port>" of the segment's sender (from=TRUE) or receiver. */
+static const char *
+endpoint_str(packet_info *pinfo, gboolean from)
+{
+    const address *a = from ? &pinfo->src : &pinfo->dst;
+    const char *s = address_to_str(pinfo->pool, a);
+
+    return wmem_strdup_printf(pinfo->pool, a->type == AT_IPv6 ? "[%s]:%u" : "%s:%u", s,
+                              from ? pinfo->srcport : pinfo->destport);
+}
+
+/* The expert infos of a record, each from the anomaly list. */
+static void
+add_experts(packet_info *pinfo, proto_item *ti, const ts_record *r, const char *steps)
+{
+    const gboolean from_server = (r->flags & TS_REC_FROM_SERVER) != 0;
+
+    for (int i = 0; i < TS_AN_COUNT; i++) {
+        if (!(r->anomalies & (1u << i)))
+            continue;
+        expert_field *ei = &ei_tcpstate[i];
+        switch ((ts_anomaly)i) {
+        case TS_AN_ILLEGAL_FLAGS: {
+            char name[48];
+            ts_illegal_name(r->illegal, name, sizeof name);
+            expert_add_info_format(pinfo, ti, ei, "Illegal TCP flag combination: %s", name);
+            break;
+        }
+        case TS_AN_HANDSHAKE_STEP:
+        case TS_AN_TEARDOWN_STEP:
+            expert_add_info_format(pinfo, ti, ei, "%s", steps);
+            break;
+        case TS_AN_CLIENT_CLOSE:
+        case TS_AN_SERVER_CLOSE:
+            expert_add_info_format(pinfo, ti, ei, "The %s %s closed first: it sent the first FIN",
+                                   from_server ? "server" : "client", endpoint_str(pinfo, TRUE));
+            break;
+        case TS_AN_CLIENT_RESET:
+        case TS_AN_SERVER_RESET:
+            expert_add_info_format(pinfo, ti, ei, "The %s %s reset the connection",
+                                   from_server ? "server" : "client", endpoint_str(pinfo, TRUE));
+            break;
+        case TS_AN_HALF_OPEN:
+            /* Only while no handshake ACK followed, as far as the first pass went. */
+            if (ts_conn_half_open_pending(ts_store_conn(r->stream)))
+                expert_add_info(pinfo, ti, ei);
+            break;
+        case TS_AN_SYN_FLOOD: {
+            const ts_flood_alarm *a = ts_flood_alarm_of(pinfo->num);
+            if (a)
+                expert_add_info_format(pinfo, ti, ei,
+                                       "SYN flood: %u half-open connections to %s from %u "
+                                       "source addresses within %u s",
+                                       a->half_open, endpoint_str(pinfo, FALSE), a->sources,
+                                       a->window);
+            break;
+        }
+        default:
+            expert_add_info(pinfo, ti, ei);
+            break;
+        }
+    }
+}
+
 static void
 render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
 {
@@ -194,14 +279,17 @@ render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
                                                  r->prev[TS_SERVER]));
     add_steps(st, tvb, hf_tcpstate_handshake, r->handshake);
     add_steps(st, tvb, hf_tcpstate_teardown, r->teardown);
-    if (r->closer != TS_CLOSER_NONE)
-        proto_item_set_generated(proto_tree_add_uint(st, hf_tcpstate_closer, tvb, 0, 0, r->closer));
-    if (r->flags & TS_REC_MIDSTREAM) {
-        proto_item *mi = proto_tree_add_boolean(st, hf_tcpstate_midstream, tvb, 0, 0, TRUE);
-        proto_item_set_generated(mi);
-        if (r->flags & TS_REC_FIRST)
-            expert_add_info(pinfo, mi, &ei_tcpstate_roles_guessed);
+    if (TS_REC_CLOSER(r) != TS_CLOSER_NONE)
+        proto_item_set_generated(proto_tree_add_uint(st, hf_tcpstate_closer, tvb, 0, 0,
+                                                     TS_REC_CLOSER(r)));
+    if (r->flags & TS_REC_MIDSTREAM)
+        proto_item_set_generated(proto_tree_add_boolean(st, hf_tcpstate_midstream, tvb, 0, 0, TRUE));
+    if (r->illegal) {
+        char name[48];
+        ts_illegal_name(r->illegal, name, sizeof name);
+        proto_item_set_generated(proto_tree_add_string(st, hf_tcpstate_illegal, tvb, 0, 0, name));
     }
+    add_experts(pinfo, ti, r, steps);
 
     if (pref_info_tag == INFO_TAG_ALWAYS || (pref_info_tag == INFO_TAG_CHANGES && changed))
         col_append_fstr(pinfo->cinfo, COL_INFO, " [C:%s S:%s%s%s]", state_name(cst),
@@ -230,6 +318,7 @@ static void
 tcpstate_init(void)
 {
     ts_store_init();
+    ts_flood_init(pref_syn_flood_threshold, pref_syn_flood_window);
     if (proto_is_protocol_enabled(find_protocol_by_id(proto_tcpstate)))
         set_postdissector_wanted_hfids(tcpstate_handle, ts_extract_wanted_hfids());
 }
@@ -238,6 +327,7 @@ static void
 tcpstate_cleanup(void)
 {
     set_postdissector_wanted_hfids(tcpstate_handle, NULL);
+    ts_flood_cleanup();
     ts_store_cleanup();
 }
 
@@ -276,16 +366,19 @@ proto_register_tcpstate(void)
         { &hf_tcpstate_icmp_quoted,
           { "TCP header quoted in an ICMP error", "tcpstate.icmp_quoted", FT_BOOLEAN, BASE_NONE,
             NULL, 0x0, NULL, HFILL } },
+        { &hf_tcpstate_illegal,
+          { "Illegal flag combination", "tcpstate.illegal", FT_STRING, BASE_NONE, NULL, 0x0,
+            NULL, HFILL } },
     };
     static gint *ett[] = {
         &ett_tcpstate,
     };
     static ei_register_info ei[] = {
-        { &ei_tcpstate_roles_guessed,
-          { "tcpstate.roles_guessed", PI_ASSUMPTION, PI_NOTE,
-            "No SYN seen: client and server guessed from the ports (the lower port is the "
-            "server), both endpoints assumed ESTABLISHED",
-            EXPFILL } },
+#define TS_AN_EI(id, name, group, severity, summary, rule, doc)                    \
+        { &ei_tcpstate[TS_AN_##id],                                                \
+          { "tcpstate." name, PI_##group, PI_##severity, summary, EXPFILL } },
+        TS_ANOMALIES(TS_AN_EI)
+#undef TS_AN_EI
     };
     module_t *prefs;
 
@@ -299,6 +392,13 @@ proto_register_tcpstate(void)
                                    "Append the client and server states, and the handshake or "
                                    "teardown step, to the Info column",
                                    &pref_info_tag, info_tag_vals, FALSE);
+    prefs_register_uint_preference(prefs, "syn_flood_threshold", "SYN flood threshold",
+                                   "Half-open connections to one server (address and port) within "
+                                   "the window that raise tcpstate.syn_flood; 0 turns it off",
+                                   10, &pref_syn_flood_threshold);
+    prefs_register_uint_preference(prefs, "syn_flood_window", "SYN flood window (seconds)",
+                                   "How long a SYN counts towards its server's half-open "
+                                   "connections", 10, &pref_syn_flood_window);
 
     tcpstate_handle = register_dissector("tcpstate", dissect_tcpstate, proto_tcpstate);
     register_init_routine(tcpstate_init);

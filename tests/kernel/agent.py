@@ -21,7 +21,9 @@ blocks the agent until it completes or times out, which lets the recorder
 
 Nothing here is clever on purpose: every operation maps to one or two plain
 socket calls, so the captured packets are what the Linux stack does for
-ordinary applications.
+ordinary applications.  The one exception is "inject", which sends forged
+segments (built with scapy) through a raw socket, for the scenarios about
+illegal or spoofed segments.
 """
 
 import errno
@@ -34,6 +36,8 @@ import sys
 import time
 
 FAMILIES = {"inet": socket.AF_INET, "inet6": socket.AF_INET6}
+TCP_FLAG_BITS = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10, "U": 0x20,
+                 "E": 0x40, "C": 0x80}
 
 
 class Agent:
@@ -201,6 +205,45 @@ class Agent:
         finally:
             u.close()
         return {}
+
+    def op_inject(self, cmd):
+        """Send hand-made IPv4 TCP segments through a raw socket.
+
+        packets: list of {"src", "dst", "sport", "dport", "flags" (letters of
+        "FSRPAUEC", "" for none), "seq", "ack", optional "window", "urgptr",
+        "options" ([[name, value], ...] as scapy spells them) and "data"};
+        interval: seconds between two segments.  scapy builds the segments
+        (valid checksums); they leave through an IPPROTO_RAW socket
+        (IP_HDRINCL), so they are routed, pass netfilter output and the egress
+        qdisc like any local packet, may carry any source address, and are
+        never seen by this namespace's own TCP.  An empty list only loads
+        scapy (slow the first time)."""
+        from scapy.layers.inet import IP, TCP  # lazily: only scenarios that inject pay for it
+        pkts = cmd.get("packets", [])
+        interval = float(cmd.get("interval", 0))
+        out = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        times = []
+        try:
+            for i, p in enumerate(pkts):
+                flags = 0
+                for letter in p.get("flags", ""):
+                    flags |= TCP_FLAG_BITS[letter]
+                opts = [(o[0], tuple(o[1]) if isinstance(o[1], list) else o[1])
+                        for o in p.get("options", [])]
+                seg = IP(src=p["src"], dst=p["dst"], ttl=int(p.get("ttl", 64))) / TCP(
+                    sport=int(p["sport"]), dport=int(p["dport"]), flags=flags,
+                    seq=int(p.get("seq", 0)) & 0xffffffff, ack=int(p.get("ack", 0)) & 0xffffffff,
+                    window=int(p.get("window", 64240)), urgptr=int(p.get("urgptr", 0)),
+                    options=opts)
+                if p.get("data"):
+                    seg = seg / p["data"].encode()
+                if i and interval:
+                    time.sleep(interval)
+                times.append(time.time())
+                out.sendto(bytes(seg), (p["dst"], 0))
+        finally:
+            out.close()
+        return {"sent": len(times), "times": times}
 
     def op_error_of(self, cmd):
         """Pending SO_ERROR of a socket (e.g. ECONNRESET after an RST)."""

@@ -32,6 +32,15 @@ changing the rate to 10 Gbit/s and kicking the queue with another datagram.
 The UDP fillers are not in the capture (filter "tcp").  Drops are done with
 nftables in the namespaces.
 
+Forged, illegal and spoofed segments (illegal_*, syn_flood_cookies,
+rst_into_time_wait) are built with scapy and sent by the agent through a raw
+IPv4 socket ("inject"): they take the normal egress path (so they are
+captured) but the sending namespace's own TCP never sees them.  Sequence
+numbers for in-window forgeries are read from the capture so far.  These
+scenarios also store what the checker derived (each probe and the segments
+that answered it) and the TCP MIB counter deltas of both namespaces in the
+.ss.json.
+
 After recording, each capture is checked with tshark (expected segments) and
 each snapshot against the expected ss states; a scenario that does not come
 out as intended is recorded again (up to 3 attempts).
@@ -51,6 +60,7 @@ import argparse
 import atexit
 import json
 import os
+import random
 import re
 import select
 import shutil
@@ -167,6 +177,8 @@ class Env:
         self.problems = []
         self.gates = {}
         self.cleaned = False
+        self.notes_extra = []    # sentences appended to the scenario's notes
+        self.doc_extra = {}      # extra keys for <name>.ss.json
         LIVE_ENVS.append(self)
 
     # -- setup / teardown ----------------------------------------------------
@@ -265,6 +277,34 @@ class Env:
                 LIVE_ENVS.remove(self)
 
     # -- observation -----------------------------------------------------------
+    def captured(self):
+        """The segments captured so far (tcpdump -U writes every packet at once)."""
+        return read_pcap(self.pcap_tmp)
+
+    def counters(self, side):
+        """TCP MIB counters of one namespace (/proc/net/snmp and netstat), e.g.
+        {"TcpOutRsts": 3, "TcpExtSyncookiesSent": 147, ...}."""
+        out = {}
+        for path in ("/proc/net/snmp", "/proc/net/netstat"):
+            lines = run(["cat", path], ns=self.ns[side]).stdout.splitlines()
+            for head, vals in zip(lines[0::2], lines[1::2]):
+                names, values = head.split(), vals.split()
+                prefix = names[0].rstrip(":")
+                if prefix not in ("Tcp", "TcpExt"):
+                    continue
+                for n, v in zip(names[1:], values[1:]):
+                    out[prefix + n] = int(v)
+        return out
+
+    def check_states(self, snap, side, fixed, extra=None, lo=0, hi=None):
+        """Like snapshot()'s expectation, but allowing lo..hi entries in state extra."""
+        got = sorted(s["state"] for s in snap[side])
+        n = sum(1 for st in got if st == extra) if extra else 0
+        rest = sorted(st for st in got if st != extra)
+        if rest != sorted(fixed) or n < lo or (hi is not None and n > hi):
+            self.problems.append("snapshot %r side %s: expected %s plus %s..%s %s, ss says %s"
+                                 % (snap["label"], side, sorted(fixed), lo, hi, extra, got))
+
     def ss_raw(self, side):
         return run(["ss", "-tanH"], ns=self.ns[side]).stdout
 
@@ -437,7 +477,7 @@ def read_pcap(path):
             "flags": {n for bit, n in FLAG_NAMES if flags & bit},
             "seq": int(d["tcp.seq"]), "ack": int(d["tcp.ack"] or 0),
             "len": int(d["tcp.len"]),
-            "dir": "c2s" if src in (A4, A6) else "s2c",
+            "dir": "s2c" if src in (B4, B6) else "c2s",
             "csum_ok": d["tcp.checksum.status"] == "1",
             "complete": d["frame.len"] == d["frame.cap_len"],
             "analysis": d["tcp.analysis.flags"],
@@ -446,7 +486,7 @@ def read_pcap(path):
 
 
 def flag_str(p):
-    return ",".join(n for _, n in FLAG_NAMES if n in p["flags"])
+    return ",".join(n for _, n in FLAG_NAMES if n in p["flags"]) or "(none)"
 
 
 def fmt_pkt(p):
@@ -469,9 +509,11 @@ def seg_end(p):
 class Check:
     """Small helper collecting problems about a capture."""
 
-    def __init__(self, pkts):
+    def __init__(self, pkts, path=None):
         self.p = pkts
+        self.path = path
         self.problems = []
+        self.info = {}           # derived facts stored in <name>.ss.json
 
     def expect(self, cond, msg):
         if not cond:
@@ -526,16 +568,26 @@ class Scenario:
         self.notes = None
         self.run = None
         self.check = None
+        self.max_size = 20 * 1024   # capture size limit (bytes)
+        self.counters = False       # store TCP MIB counter deltas of both namespaces
+
+
+def probe_port(sc, i):
+    """Source port of the i-th (0-based) injected probe of scenario sc."""
+    return 40000 + 100 * sc.n + i + 1
 
 
 SCENARIOS = []
 
 
-def scenario(name, n, description, family="inet", notes=None):
+def scenario(name, n, description, family="inet", notes=None, max_size=None, counters=False):
     def deco(fn):
         sc = Scenario(name, n, description, family)
         sc.run = fn
         sc.notes = notes
+        sc.counters = counters
+        if max_size:
+            sc.max_size = max_size
         SCENARIOS.append(sc)
         return fn
     return deco
@@ -1035,17 +1087,522 @@ def ck_three_segment_close(c):
 
 
 # ---------------------------------------------------------------------------
+# forged, illegal and spoofed segments (built with scapy, sent through a raw
+# socket by the agent's "inject" op; the sending namespace's own TCP never sees
+# them)
+# ---------------------------------------------------------------------------
+M32 = 0xffffffff
+COUNTERS = {
+    "TcpActiveOpens", "TcpPassiveOpens", "TcpAttemptFails", "TcpEstabResets",
+    "TcpInSegs", "TcpOutSegs", "TcpRetransSegs", "TcpInErrs", "TcpOutRsts",
+    "TcpExtSyncookiesSent", "TcpExtSyncookiesRecv", "TcpExtSyncookiesFailed",
+    "TcpExtTCPReqQFullDoCookies", "TcpExtTCPReqQFullDrop", "TcpExtListenOverflows",
+    "TcpExtListenDrops", "TcpExtTCPChallengeACK", "TcpExtTCPSYNChallenge",
+    "TcpExtTCPACKSkippedChallenge", "TcpExtTCPAbortOnData", "TcpExtTCPAbortOnClose",
+    "TcpExtTW", "TcpExtTWKilled", "TcpExtPAWSEstab", "TcpExtTCPSynRetrans",
+    "TcpExtEmbryonicRsts", "TcpExtTCPTimeWaitOverflow",
+}
+
+
+def conn_pkts(pkts, sc, cport=None):
+    """Segments of the connection between client port cport and the server port."""
+    cport = cport or sc.cport
+    return [p for p in pkts if (p["sport"], p["dport"]) in ((cport, sc.sport), (sc.sport, cport))]
+
+
+def next_seqs(e, sc):
+    """(client SND.NXT, server SND.NXT) of the settled connection, read from the capture
+    so far; every segment must be acknowledged (nothing in flight)."""
+    pk = conn_pkts(e.captured(), sc)
+    c2s = [p for p in pk if p["dir"] == "c2s"]
+    s2c = [p for p in pk if p["dir"] == "s2c"]
+    if not c2s or not s2c:
+        raise RecorderError("connection not in the capture yet")
+    cn, sn = seg_end(c2s[-1]) & M32, seg_end(s2c[-1]) & M32
+    if c2s[-1]["ack"] != sn or s2c[-1]["ack"] != cn:
+        raise RecorderError("connection not settled: last segments %s / %s"
+                            % (fmt_pkt(c2s[-1]), fmt_pkt(s2c[-1])))
+    return cn, sn
+
+
+def forged(sc, flags, seq, ack, **kw):
+    """A segment on the client's 4-tuple, as if the client had sent it."""
+    d = dict(src=sc.a_addr, dst=sc.b_addr, sport=sc.cport, dport=sc.sport,
+             flags=flags, seq=seq, ack=ack)
+    d.update(kw)
+    return d
+
+
+def pkt_brief(p):
+    return {"frame": p["no"], "dir": p["dir"], "flags": flag_str(p), "seq": p["seq"],
+            "ack": p["ack"], "len": p["len"]}
+
+
+def is_flags(p, *flags):
+    return p["flags"] == set(flags)
+
+
+def answers_between(c, probe, end_no, ports):
+    """Segments after probe and before frame end_no whose ports are ports."""
+    return [x for x in c.p if probe["no"] < x["no"] < end_no
+            and {x["sport"], x["dport"]} == set(ports)]
+
+
+def match_answers(c, what, got, want):
+    """want: list of (dir, flag set, seq or None, ack or None)."""
+    ok = len(got) == len(want) and all(
+        g["dir"] == d and g["flags"] == set(f) and (s is None or g["seq"] == s & M32)
+        and (a is None or g["ack"] == a & M32)
+        for g, (d, f, s, a) in zip(got, want))
+    c.expect(ok, "%s: expected answers %s, got %s" % (
+        what, [(d, sorted(f), s, a) for d, f, s, a in want], [fmt_pkt(g) for g in got]))
+
+
+ILLEGAL_IN_EST = [
+    ("SF", "SYN+FIN"),
+    ("", "NULL (no flags)"),
+    ("FPU", "Xmas (FIN+PSH+URG)"),
+    ("F", "FIN without ACK"),
+]
+
+
+@scenario("illegal_into_established", 15,
+          "Forged segments on an established connection's 4-tuple: after handshake and data, "
+          "segments are injected from the client namespace (scapy, raw socket) with the client's "
+          "addresses, seq = the client's SND.NXT (the server's RCV.NXT) and the ack field = the "
+          "server's SND.NXT, each followed by a settle and a snapshot: SYN+FIN (the server sends a "
+          "challenge ACK, RFC 5961; both stay ESTABLISHED), NULL, FIN+PSH+URG (Xmas) and FIN "
+          "without ACK (all three silently dropped), then SYN+RST (the exact sequence number "
+          "makes the server reset its connection; the real client socket never sent it and "
+          "stays ESTABLISHED).",
+          notes="The forged segments carry no ACK flag (their ack field is set anyway) and no "
+                "TCP options; without a timestamp option there is no PAWS check, so the sequence "
+                "check decides. They leave through a raw socket, so the client's own TCP never "
+                "sees them; it gets the server's challenge ACK, a duplicate of what it has, and "
+                "does not answer it. The last snapshot is unobservable for the client side only: "
+                "the capture shows an RST from the client's address that the client did not send.",
+          counters=True)
+def sc_illegal_into_established(e, sc):
+    e.a.call("inject", packets=[])          # load scapy before anything is timed
+    connect_accept(e, sc)
+    exchange(e)
+    e.snapshot("established, data exchanged", *EST)
+    cn, sn = next_seqs(e, sc)
+    for flags, what in ILLEGAL_IN_EST:
+        e.a.call("inject", packets=[forged(sc, flags, cn, sn)])
+        e.snapshot("after the forged %s segment" % what, *EST)
+    e.a.call("inject", packets=[forged(sc, "SR", cn, sn, window=0)])
+    e.snapshot("after the forged SYN+RST with seq = the server's RCV.NXT", ["ESTAB"], ["LISTEN"],
+               unobservable="the SYN+RST was forged on the client's 4-tuple (raw socket): the client "
+                            "socket never sent it and is still ESTABLISHED, which no capture can "
+                            "tell; the server side (reset, CLOSED) is as the capture shows")
+    r = e.b.call("recv", name="s", n=1, timeout=1, check=False)
+    if r.get("error") != "ECONNRESET":
+        e.problems.append("server recv after the forged RST: expected ECONNRESET, got %r" % r)
+    r = e.a.call("error_of", name="c")
+    if r.get("errno"):
+        e.problems.append("client socket has a pending error: %r" % r)
+
+
+@checker("illegal_into_established")
+def ck_illegal_into_established(c):
+    c.handshake()
+    kinds = [("SYN,FIN", lambda p: is_flags(p, "SYN", "FIN")),
+             ("(none)", lambda p: not p["flags"]),
+             ("FIN,PSH,URG", lambda p: is_flags(p, "FIN", "PSH", "URG")),
+             ("FIN", lambda p: is_flags(p, "FIN")),
+             ("SYN,RST", lambda p: is_flags(p, "SYN", "RST"))]
+    probes = []
+    for name, pred in kinds:
+        found = [p for p in c.p if p["dir"] == "c2s" and pred(p)]
+        if not c.expect(len(found) == 1, "expected one forged %s segment, got %d" % (name, len(found))):
+            return
+        probes.append(found[0])
+    c.expect([p["no"] for p in probes] == sorted(p["no"] for p in probes), "forged segments out of order")
+    first = probes[0]
+    real = [p for p in c.p if p["no"] < first["no"]]
+    cn = seg_end([p for p in real if p["dir"] == "c2s"][-1]) & M32
+    sn = seg_end([p for p in real if p["dir"] == "s2c"][-1]) & M32
+    c.expect(all(p["seq"] == cn and p["ack"] == sn for p in probes),
+             "forged segments must carry seq = client SND.NXT %d, ack = server SND.NXT %d" % (cn, sn))
+    ends = [p["no"] for p in probes[1:]] + [c.p[-1]["no"] + 1]
+    info = []
+    for (name, _), p, end in zip(kinds, probes, ends):
+        got = answers_between(c, p, end, (p["sport"], p["dport"]))
+        want = [("s2c", ("ACK",), sn, cn)] if name == "SYN,FIN" else []
+        match_answers(c, "forged " + name, got, want)
+        info.append({"probe": name, "segment": pkt_brief(p), "answers": [pkt_brief(g) for g in got]})
+    c.info["probes"] = info
+    c.expect(len(c.rsts()) == 1, "the only RST must be the forged SYN+RST (the client kernel must not "
+                                 "send any)")
+    c.expect(c.p[-1]["no"] == probes[-1]["no"], "nothing may follow the forged SYN+RST")
+
+
+PROBES = [
+    ("SF", "SYN+FIN"),
+    ("", "NULL (no flags)"),
+    ("F", "FIN"),
+    ("FPU", "Xmas (FIN+PSH+URG)"),
+    ("SR", "SYN+RST"),
+    ("A", "bare ACK (control: the RST-for-an-ACK rule)"),
+    ("S", "plain SYN (control)"),
+]
+
+
+def probe_segments(sc):
+    """One segment per PROBES entry from 10.99.0.1 to the server port, each from its own
+    source port (probe_port), with fixed pseudo-random sequence numbers."""
+    rng = random.Random(sc.n)
+    out = []
+    for i, (flags, _) in enumerate(PROBES):
+        seq = rng.randrange(1 << 32)
+        ack = rng.randrange(1 << 32) if "A" in flags else 0
+        out.append(dict(src=A4, dst=B4, sport=probe_port(sc, i), dport=sc.sport, flags=flags,
+                        seq=seq, ack=ack, window=0 if "R" in flags else 64240))
+    return out
+
+
+def probes_doc(sc):
+    return "10.99.0.1 ports %d-%d (one per probe, no socket)" % (
+        probe_port(sc, 0), probe_port(sc, len(PROBES) - 1))
+
+
+def check_probes(c, sc, expected):
+    """expected(flags, probe) -> list of (dir, flag set, seq, ack) answers."""
+    info = []
+    for i, (flags, what) in enumerate(PROBES):
+        port = probe_port(sc, i)
+        mine = [p for p in c.p if port in (p["sport"], p["dport"])]
+        if not c.expect(mine and mine[0]["dir"] == "c2s", "probe %s (port %d) not captured" % (what, port)):
+            continue
+        probe = mine[0]
+        want_flags = {n for letter, n in (("S", "SYN"), ("F", "FIN"), ("R", "RST"), ("P", "PSH"),
+                                          ("A", "ACK"), ("U", "URG")) if letter in flags}
+        c.expect(probe["flags"] == want_flags, "probe %s has flags %s" % (what, flag_str(probe)))
+        got = mine[1:]
+        match_answers(c, "probe " + what, got, expected(flags, probe))
+        info.append({"probe": what, "segment": pkt_brief(probe), "answers": [pkt_brief(g) for g in got]})
+    c.info["probes"] = info
+    nos = [p["no"] for p in c.p]
+    c.expect(nos == sorted(nos), "frames out of order")
+
+
+@scenario("illegal_to_listener", 16,
+          "Illegal flag combinations sent to a listening socket (10.99.0.2:5016) from ports "
+          "without any socket in the client namespace (scapy, raw socket, a new source port per "
+          "probe): SYN+FIN, NULL, FIN, Xmas (FIN+PSH+URG) and SYN+RST are all silently dropped "
+          "by the listener; controls: a bare ACK is answered by an RST with seq = its ack "
+          "number, a plain SYN by a SYN-ACK, which the client namespace's kernel (no socket on "
+          "that port) answers with an RST, so the server drops its SYN-RECEIVED request again.",
+          notes="Probes are 0.2 s apart and carry no TCP options; the SYN-ACK to the option-less "
+                "SYN carries only MSS.",
+          counters=True)
+def sc_illegal_to_listener(e, sc):
+    e.a.call("inject", packets=[])
+    listen(e, sc)
+    e.snapshot("listening", [], ["LISTEN"], settle=0.1)
+    e.a.call("inject", packets=probe_segments(sc), interval=0.2)
+    e.snapshot("after all probes", [], ["LISTEN"])
+    e.doc_extra["client"] = probes_doc(sc)
+
+
+@checker("illegal_to_listener")
+def ck_illegal_to_listener(c):
+    def expected(flags, p):
+        if flags == "A":
+            return [("s2c", ("RST",), p["ack"], 0)]
+        if flags == "S":
+            return [("s2c", ("SYN", "ACK"), None, p["seq"] + 1), ("c2s", ("RST",), p["seq"] + 1, 0)]
+        return []
+    check_probes(c, SCENARIOS_BY_NAME["illegal_to_listener"], expected)
+
+
+@scenario("illegal_to_closed_port", 17,
+          "The same probes as illegal_to_listener sent to a port without a listener "
+          "(10.99.0.2:5017): every probe without ACK and without RST is answered by an RST/ACK "
+          "with seq 0 and ack = its seq + length (+1 for SYN, +1 for FIN): SYN+FIN +2, NULL +0, "
+          "FIN +1, Xmas +1, plain SYN +1; the bare ACK gets an RST (no ACK flag) with seq = its "
+          "ack number; SYN+RST gets no answer (an RST is never answered).",
+          notes="Probes are 0.2 s apart and carry no TCP options; the client namespace has no "
+                "socket on the probe ports and ignores the RSTs.",
+          counters=True)
+def sc_illegal_to_closed_port(e, sc):
+    e.a.call("inject", packets=[])
+    e.snapshot("nothing listens on the port", [], [], settle=0.1)
+    e.a.call("inject", packets=probe_segments(sc), interval=0.2)
+    e.snapshot("after all probes", [], [])
+    e.doc_extra["client"] = probes_doc(sc)
+
+
+@checker("illegal_to_closed_port")
+def ck_illegal_to_closed_port(c):
+    def expected(flags, p):
+        if "R" in flags:
+            return []
+        if "A" in flags:
+            return [("s2c", ("RST",), p["ack"], 0)]
+        return [("s2c", ("RST", "ACK"), 0, p["seq"] + p["len"] + ("S" in flags) + ("F" in flags))]
+    check_probes(c, SCENARIOS_BY_NAME["illegal_to_closed_port"], expected)
+
+
+FLOOD = 300          # spoofed SYNs, in two halves around the legitimate connection
+FLOOD_ROUTE = "10.99.0.0/16"
+
+
+def spoofed_syns(sc, n):
+    """n SYNs from random addresses in 10.99.1.0 - 10.99.254.254 (outside the veth's
+    10.99.0.0/24, so the server routes its SYN-ACKs via 10.99.0.1 without ARP) and
+    random ports; fixed seed, so every recording sends the same segments."""
+    rng = random.Random(sc.n)
+    seen, out = set(), []
+    while len(out) < n:
+        src = "10.99.%d.%d" % (rng.randint(1, 254), rng.randint(1, 254))
+        port = rng.randint(1024, 65535)
+        if (src, port) in seen:
+            continue
+        seen.add((src, port))
+        out.append(dict(src=src, dst=B4, sport=port, dport=sc.sport, flags="S",
+                        seq=rng.randrange(1 << 32), ack=0, window=1024))
+    return out
+
+
+def cookie_counters(before, after):
+    keys = ("TcpExtSyncookiesSent", "TcpExtSyncookiesRecv", "TcpExtSyncookiesFailed",
+            "TcpExtTCPReqQFullDoCookies", "TcpExtTCPReqQFullDrop", "TcpExtListenOverflows",
+            "TcpExtListenDrops")
+    return {k: after.get(k, 0) - before.get(k, 0) for k in keys}
+
+
+@scenario("syn_flood_cookies", 18,
+          "SYN flood with SYN cookies: the server listens with backlog 2 (net.ipv4.tcp_syncookies=1, "
+          "tcp_max_syn_backlog=16); 150 spoofed SYNs from random 10.99.x.y addresses and ports "
+          "fill its SYN queue (a few SYN-RECEIVED request sockets, whose SYN-ACKs are "
+          "retransmitted) and get SYN-cookie SYN-ACKs (MSS option only); meanwhile a legitimate "
+          "client 10.99.0.1:40018 connects: its SYN-ACK is a cookie too (no SYN-RECEIVED entry; "
+          "with timestamps the TSval's low 6 bits encode the client's window scale and SACK), "
+          "its plain ACK establishes the connection, data is exchanged, 150 more spoofed SYNs "
+          "follow and the client closes first.",
+          notes="The server namespace routes 10.99.0.0/16 via 10.99.0.1 so its SYN-ACKs to the "
+                "spoofed addresses are on the wire (captured), and uses net.ipv4.tcp_timestamps=2 "
+                "(no per-connection timestamp offset) so the cookie's option bits are visible in "
+                "the TSval. The client namespace drops the SYN-ACKs to spoofed addresses after the "
+                "capture point (nftables prerouting; forwarding is off too), so it never answers "
+                "them.",
+          max_size=64 * 1024, counters=True)
+def sc_syn_flood_cookies(e, sc):
+    e.sysctl("b", "net.ipv4.tcp_syncookies", 1)
+    e.sysctl("b", "net.ipv4.tcp_max_syn_backlog", 16)
+    e.sysctl("b", "net.ipv4.tcp_timestamps", 2)
+    e.sysctl("a", "net.ipv4.conf.all.forwarding", 0)
+    run(["ip", "route", "add", FLOOD_ROUTE, "via", A4, "dev", DEV_B], ns=e.ns["b"])
+    e.nft("a", """
+table ip tcpstate {
+  chain prerouting {
+    type filter hook prerouting priority -300; policy accept;
+    ip daddr != %s counter drop
+  }
+}
+""" % A4)
+    e.a.call("inject", packets=[])
+    e.b.call("socket", name="l", family=sc.family)
+    e.b.call("bind", name="l", addr=sc.b_addr, port=sc.sport)
+    e.b.call("listen", name="l", backlog=2)
+    flood = spoofed_syns(sc, FLOOD)
+    half = FLOOD // 2
+    c0 = e.counters("b")
+    e.a.call("inject", packets=flood[:half], interval=0.002)
+    snap = e.snapshot("during the flood: %d spoofed SYNs sent" % half, [], None)
+    e.check_states(snap, "b", ["LISTEN"], "SYN-RECV", 1, 4)
+    c1 = e.counters("b")
+    client_socket(e, sc)
+    e.a.call("connect", name="c", addr=sc.b_addr, port=sc.sport)
+    time.sleep(0.1)
+    c2 = e.counters("b")
+    e.b.call("accept", {"name": "l", "as": "s"})
+    exchange(e, 23, 21)
+    snap = e.snapshot("legitimate connection established during the flood", ["ESTAB"], None)
+    e.check_states(snap, "b", ["LISTEN", "ESTAB"], "SYN-RECV", 1, 4)
+    e.a.call("inject", packets=flood[half:], interval=0.002)
+    e.a.call("close", name="c")
+    snap = e.snapshot("after the rest of the flood and the legitimate client's close()",
+                      ["FIN-WAIT-2"], None)
+    e.check_states(snap, "b", ["LISTEN", "CLOSE-WAIT"], "SYN-RECV", 1, 4)
+    expect_eof(e, "b", "s")
+    e.b.call("close", name="s")
+    snap = e.snapshot("after the server's close()", ["TIME-WAIT"], None)
+    e.check_states(snap, "b", ["LISTEN"], "SYN-RECV", 1, 4)
+    c3 = e.counters("b")
+    first, legit, rest = cookie_counters(c0, c1), cookie_counters(c1, c2), cookie_counters(c2, c3)
+    queued = sum(1 for x in e.snapshots[0]["b"] if x["state"] == "SYN-RECV")
+    if first["TcpExtSyncookiesSent"] != half - queued:
+        e.problems.append("first half: expected %d cookies, counters %r" % (half - queued, first))
+    if legit["TcpExtSyncookiesSent"] != 1 or legit["TcpExtSyncookiesRecv"] != 1:
+        e.problems.append("legitimate connection: expected 1 cookie sent and 1 received, "
+                          "counters %r" % legit)
+    rules = json.loads(run(["nft", "-j", "list", "ruleset"], ns=e.ns["a"]).stdout)
+    dropped = [x["rule"]["expr"] for x in rules["nftables"] if "rule" in x]
+    dropped = next((ex["counter"]["packets"] for exprs in dropped for ex in exprs if "counter" in ex), None)
+    e.doc_extra["cookie_counters"] = {"first_half": first, "legitimate_connect": legit,
+                                      "rest": rest}
+    fmt = lambda d: ", ".join("%s %+d" % (k[6:], v) for k, v in d.items() if v)
+    e.notes_extra.append(
+        "Counters in the server namespace (nstat names without TcpExt): first %d spoofed SYNs: %s "
+        "(%d got request sockets); legitimate connect(): %s; rest of the flood and the close: %s. "
+        "The client namespace dropped %s segments to spoofed addresses."
+        % (half, fmt(first), queued, fmt(legit), fmt(rest), dropped))
+    e.doc_extra["client"] = "%s port %d (legitimate); spoofed SYNs from 10.99.1.0-10.99.254.254" % (
+        sc.a_addr, sc.cport)
+
+
+COOKIE_FIELDS = ["tcp.options.wscale.shift", "tcp.options.sack_perm", "tcp.options.timestamp.tsval",
+                 "tcp.options.timestamp.tsecr", "tcp.options.mss_val", "tcp.option_kind"]
+
+
+def tcp_options(path):
+    """frame number -> {field: value} for the option fields above."""
+    args = ["tshark", "-r", path, "-n", "-T", "fields", "-E", "separator=/t",
+            "-E", "occurrence=a", "-E", "aggregator=,", "-e", "frame.number"]
+    for f in COOKIE_FIELDS:
+        args += ["-e", f]
+    out = {}
+    for line in run(args).stdout.splitlines():
+        f = line.split("\t")
+        f += [""] * (len(COOKIE_FIELDS) + 1 - len(f))
+        out[int(f[0])] = dict(zip(COOKIE_FIELDS, f[1:]))
+    return out
+
+
+@checker("syn_flood_cookies")
+def ck_syn_flood_cookies(c):
+    sc = SCENARIOS_BY_NAME["syn_flood_cookies"]
+    real = (A4, B4)
+    spoofed_syn = [p for p in c.p if p["src"] not in real and is_flags(p, "SYN")]
+    spoofed_synack = [p for p in c.p if p["dst"] not in real and is_flags(p, "SYN", "ACK")]
+    c.expect(len(spoofed_syn) == FLOOD, "expected %d spoofed SYNs, got %d" % (FLOOD, len(spoofed_syn)))
+    c.expect(len({(p["dst"], p["dport"]) for p in spoofed_synack}) == FLOOD,
+             "every spoofed SYN must get a SYN-ACK")
+    c.expect(not [p for p in c.p if p["src"] == A4 and p["sport"] != sc.cport],
+             "the client namespace must not answer the SYN-ACKs to spoofed addresses")
+    legit = conn_pkts(c.p, sc)
+    c.p, saved = legit, c.p
+    try:
+        c.handshake()
+        c.no_rst()
+        c.four_way("c2s")
+    finally:
+        c.p = saved
+    if len(legit) < 3:
+        return
+    opts = tcp_options(c.path)
+    syn, synack, ack = (opts[p["no"]] for p in legit[:3])
+    tsval = int(synack["tcp.options.timestamp.tsval"] or -1)
+    wscale = int(syn["tcp.options.wscale.shift"] or -1)
+    sack = bool(syn["tcp.options.sack_perm"])
+    c.expect(tsval >= 0 and wscale >= 0, "legitimate SYN and SYN-ACK must carry timestamps and window scale")
+    c.expect(tsval & 0xf == wscale and bool(tsval & 0x10) == sack and not tsval & 0x20,
+             "cookie SYN-ACK TSval %d: low 6 bits 0x%02x do not encode wscale %d, sack %s"
+             % (tsval, tsval & 0x3f, wscale, sack))
+    kinds = {}
+    for p in spoofed_synack:
+        kinds.setdefault(opts[p["no"]]["tcp.option_kind"], []).append(p["no"])
+    c.info["legitimate_handshake"] = {
+        "syn": dict(pkt_brief(legit[0]), options=syn),
+        "synack": dict(pkt_brief(legit[1]), options=synack, tsval_low6="0x%02x" % (tsval & 0x3f)),
+        "ack": dict(pkt_brief(legit[2]), options=ack),
+    }
+    retx = len(spoofed_synack) - len({(p["dst"], p["dport"]) for p in spoofed_synack})
+    c.info["spoofed"] = {"syns": len(spoofed_syn), "synacks": len(spoofed_synack),
+                         "synack_retransmissions": retx,
+                         "synack_option_kinds": {k: len(v) for k, v in kinds.items()}}
+
+
+@scenario("rst_into_time_wait", 19,
+          "TIME-WAIT assassination: a normal client-first close leaves the client in TIME-WAIT; "
+          "then an RST is injected from the server namespace (scapy, raw socket; the server's "
+          "socket is already gone) on the connection's 4-tuple with seq = the server's SND.NXT, "
+          "i.e. the TIME-WAIT socket's RCV.NXT: with net.ipv4.tcp_rfc1337=0 (the default) Linux "
+          "kills the TIME-WAIT socket at once.",
+          notes="The forged RST carries no ACK and no TCP options (no PAWS check).",
+          counters=True)
+def sc_rst_into_time_wait(e, sc):
+    e.sysctl("a", "net.ipv4.tcp_rfc1337", 0)
+    e.b.call("inject", packets=[])
+    connect_accept(e, sc)
+    exchange(e)
+    e.snapshot("established, data exchanged", *EST)
+    e.a.call("close", name="c")
+    e.snapshot("after client close()", ["FIN-WAIT-2"], ["LISTEN", "CLOSE-WAIT"])
+    expect_eof(e, "b", "s")
+    e.b.call("close", name="s")
+    e.snapshot("after server close(): the client is in TIME-WAIT", ["TIME-WAIT"], ["LISTEN"])
+    cn, sn = next_seqs(e, sc)
+    e.b.call("inject", packets=[dict(src=sc.b_addr, dst=sc.a_addr, sport=sc.sport, dport=sc.cport,
+                                     flags="R", seq=sn, ack=0, window=0)])
+    e.snapshot("after the forged RST with seq = the TIME-WAIT socket's RCV.NXT", [], ["LISTEN"])
+
+
+@checker("rst_into_time_wait")
+def ck_rst_into_time_wait(c):
+    c.handshake()
+    fc, fs = c.fins("c2s"), c.fins("s2c")
+    if not c.expect(len(fc) == 1 and len(fs) == 1, "expected one FIN per side"):
+        return
+    r = c.rsts()
+    if not c.expect(len(r) == 1 and r[0]["dir"] == "s2c" and is_flags(r[0], "RST"),
+                    "expected exactly one RST (no ACK), the forged one from the server side"):
+        return
+    r = r[0]
+    c.expect(c.p[-1]["no"] == r["no"], "the RST must be the last segment")
+    c.expect(r["seq"] == seg_end(fs[0]) & M32, "RST seq must be the server's SND.NXT (after its FIN)")
+    before = [x for x in c.p if x["no"] < r["no"]]
+    c.expect(before and before[-1]["dir"] == "c2s" and has(before[-1], "ACK", no=("FIN",))
+             and before[-1]["ack"] == seg_end(fs[0]) & M32,
+             "the segment before the RST must be the client's ACK of the server FIN")
+    c.info["probes"] = [{"probe": "RST", "segment": pkt_brief(r), "answers": []}]
+
+
+@scenario("server_reset", 20,
+          "Handshake, data both ways, then the server sets SO_LINGER {on, 0} and close()s: the "
+          "kernel aborts the connection with an RST (RST/ACK) instead of a FIN; the client's "
+          "recv() fails with ECONNRESET and both sides are gone (the listener stays).")
+def sc_server_reset(e, sc):
+    connect_accept(e, sc)
+    exchange(e)
+    e.snapshot("established, data exchanged", *EST)
+    e.b.call("linger", name="s", onoff=1, linger=0)
+    e.b.call("close", name="s")
+    e.snapshot("after server close() with SO_LINGER 0", [], ["LISTEN"])
+    r = e.a.call("recv", name="c", n=1, timeout=1, check=False)
+    if r.get("error") != "ECONNRESET":
+        e.problems.append("client recv after RST: expected ECONNRESET, got %r" % r)
+
+
+@checker("server_reset")
+def ck_server_reset(c):
+    c.handshake()
+    c.expect(not c.fins("c2s") and not c.fins("s2c"), "no FIN expected")
+    r = c.rsts()
+    c.expect(len(r) == 1 and r[0]["dir"] == "s2c", "expected exactly one RST, from the server")
+    c.expect(c.p[-1]["no"] == r[0]["no"] if r else False, "RST must be the last segment")
+
+
+SCENARIOS_BY_NAME = {sc.name: sc for sc in SCENARIOS}
+
+
+# ---------------------------------------------------------------------------
 # driver
 # ---------------------------------------------------------------------------
-def generic_checks(c, path, snapshots):
+def generic_checks(c, path, snapshots, max_size=20 * 1024):
     c.expect(c.p, "empty capture")
     c.expect(all(x["complete"] for x in c.p), "truncated frame in capture (snaplen)")
     c.expect(all(x["csum_ok"] for x in c.p), "TCP checksum not verified good in capture")
     size = os.path.getsize(path)
-    c.expect(size < 20 * 1024, "capture is %d bytes (> 20 KB)" % size)
-    # every snapshot must come after the packets it describes settled
+    c.expect(size < max_size, "capture is %d bytes (> %d KB)" % (size, max_size // 1024))
+    # every snapshot must come after the packets it describes settled (segments
+    # to or from spoofed addresses, e.g. SYN-ACK retransmissions, do not count)
+    real = (A4, B4, A6, B6)
     for s in snapshots:
-        before = [x for x in c.p if x["t"] <= s["t"]]
+        before = [x for x in c.p if x["t"] <= s["t"] and x["src"] in real and x["dst"] in real]
         if before:
             c.expect(s["t"] - before[-1]["t"] >= 0.05,
                      "snapshot %r taken only %.3f s after a segment" % (s["label"], s["t"] - before[-1]["t"]))
@@ -1056,15 +1613,24 @@ def record_once(sc, out_dir, kernel):
     try:
         env.setup()
         env.start_agents()
+        if sc.counters:
+            before = {side: env.counters(side) for side in "ab"}
         env.start_capture()
         sc.run(env, sc)
         time.sleep(0.1)
         env.stop_capture()
+        if sc.counters:
+            delta = {}
+            for side in "ab":
+                after = env.counters(side)
+                delta[side] = {k: after[k] - before[side].get(k, 0) for k in sorted(after)
+                               if k in COUNTERS and after[k] != before[side].get(k, 0)}
+            env.doc_extra["counters"] = delta
         pkts = read_pcap(env.pcap_tmp)
-        c = Check(pkts)
+        c = Check(pkts, env.pcap_tmp)
         if sc.check:
             sc.check(c)
-        generic_checks(c, env.pcap_tmp, env.snapshots)
+        generic_checks(c, env.pcap_tmp, env.snapshots, sc.max_size)
         problems = env.problems + c.problems
         doc = {
             "scenario": sc.name,
@@ -1072,10 +1638,13 @@ def record_once(sc, out_dir, kernel):
             "how": "recorded by tests/kernel/record.py on Linux %s" % kernel,
             "capture_point": "veth in namespace a (client side)",
         }
-        if sc.notes:
-            doc["notes"] = sc.notes
+        notes = " ".join(([sc.notes] if sc.notes else []) + env.notes_extra)
+        if notes:
+            doc["notes"] = notes
         doc["client"] = "%s port %d" % (sc.a_addr, sc.cport)
         doc["server"] = "%s port %d" % (sc.b_addr, sc.sport)
+        doc.update(env.doc_extra)
+        doc.update(c.info)
         doc["snapshots"] = env.snapshots
         os.makedirs(out_dir, exist_ok=True)
         pcap_out = os.path.join(out_dir, sc.name + ".pcap")
@@ -1085,7 +1654,7 @@ def record_once(sc, out_dir, kernel):
             json.dump(doc, f, indent=2)
             f.write("\n")
         os.replace(json_out + ".tmp", json_out)
-        return pkts, env.snapshots, problems
+        return pkts, env.snapshots, problems, doc
     except Exception:
         try:
             env.agentlog.flush()
@@ -1100,7 +1669,7 @@ def record_once(sc, out_dir, kernel):
         env.teardown()
 
 
-def print_summary(sc, pkts, snapshots, problems):
+def print_summary(sc, pkts, snapshots, problems, doc=None):
     print("=" * 100)
     print("%s: %s" % (sc.name, sc.description))
     print("-" * 100)
@@ -1113,6 +1682,13 @@ def print_summary(sc, pkts, snapshots, problems):
         print("  %+9.6f  %s" % (s["t"] - t0, s["label"]))
         print("      a: %s" % fmt(s["a"]))
         print("      b: %s" % fmt(s["b"]))
+    doc = doc or {}
+    for pr in doc.get("probes", []):
+        print("-- probe %s" % json.dumps(pr))
+    if doc.get("counters"):
+        print("-- TCP counter deltas: %s" % json.dumps(doc["counters"]))
+    if doc.get("notes"):
+        print("-- notes: %s" % doc["notes"])
     print("-- result: %s" % ("OK" if not problems else "PROBLEMS:\n   " + "\n   ".join(problems)))
     sys.stdout.flush()
 

@@ -2,6 +2,7 @@
 Wireshark's own test suite (TZ=UTC, throwaway HOME); see tshark_env.py."""
 
 import os
+import subprocess
 import sys
 
 import pytest
@@ -15,13 +16,26 @@ from tshark_env import TShark  # noqa: E402
 def pytest_addoption(parser):
     parser.addoption("--plugin-path", required=True, help="the built tcpstate.so")
     parser.addoption("--source-dir", default=os.path.dirname(TESTS), help="the checkout")
+    parser.addoption("--docgen", required=True, help="the built docgen (tests/docgen)")
 
 
 def pytest_configure(config):
     config.source_dir = os.path.abspath(config.getoption("--source-dir"))
+    config.anomalies = anomaly_list(config.getoption("--docgen"))
     config.samples = os.path.join(config.source_dir, "sample-captures")
     config.corpus = os.environ.get("TCPSTATE_CORPUS") or os.path.join(
         config.source_dir, os.pardir, "shared", "corpus")
+
+
+def anomaly_list(docgen):
+    """[(filter name, group, severity, summary)] from plugin/anomalies.h."""
+    out = subprocess.run([docgen, "anomalies"], capture_output=True, text=True, check=True)
+    return [tuple(line.split("\t")) for line in out.stdout.splitlines()]
+
+
+@pytest.fixture(scope="session")
+def anomalies(request):
+    return request.config.anomalies
 
 
 @pytest.fixture(scope="session")

@@ -34,13 +34,26 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("capture", paths, ids=[os.path.relpath(p, samples) for p in paths])
 
 
+# Expert infos the .expect "experts" column lists: all of tcpstate's but
+# the step ones, which follow from tcpstate.handshake and .teardown.
+STEP_EXPERTS = {"tcpstate.handshake_step": "tcpstate.handshake",
+                "tcpstate.teardown_step": "tcpstate.teardown"}
+
 # One single-pass run per capture serves every test below (tshark is the
 # slow part); -2 gets its own run.
 _RUNS = {}
-RUN_FIELDS = ["tcp.stream", "frame.protocols"] + ALL_FIELDS
+RUN_FIELDS = []
+
+
+def run_fields(config):
+    if not RUN_FIELDS:
+        RUN_FIELDS.extend(["tcp.stream", "frame.protocols"] + ALL_FIELDS + ["tcpstate.illegal"] +
+                          [a[0] for a in config.anomalies])
+    return RUN_FIELDS
 
 
 def single_pass(tshark, capture):
+    assert RUN_FIELDS
     if capture not in _RUNS:
         args = ["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,", "-e", "frame.number"]
         for f in RUN_FIELDS:
@@ -49,15 +62,34 @@ def single_pass(tshark, capture):
     return _RUNS[capture]
 
 
+EXPERTS = set()     # every tcpstate expert info's filter name
+
+
+def experts_of(cols):
+    """The .expect "experts" cell: tcpstate expert names on the frame."""
+    names = sorted(f[len("tcpstate."):] for f, v in zip(RUN_FIELDS, cols[1:])
+                   if v and f in EXPERTS and f not in STEP_EXPERTS)
+    return ",".join(names)
+
+
 def rows_of(tshark, capture, fields):
-    """[frame, values of fields...] per frame, from the cached run."""
+    """[frame, values of fields...] per frame, from the cached run; the
+    virtual field "experts" lists the frame's tcpstate expert infos."""
     _, out = single_pass(tshark, capture)
-    idx = [RUN_FIELDS.index(f) + 1 for f in fields]
     rows = []
     for line in out.splitlines():
         cols = line.split("\t")
-        rows.append([cols[0]] + [cols[i] for i in idx])
+        row = [cols[0]]
+        for f in fields:
+            row.append(experts_of(cols) if f == "experts" else cols[RUN_FIELDS.index(f) + 1])
+        rows.append(row)
     return rows
+
+
+@pytest.fixture(autouse=True)
+def _fields(request):
+    run_fields(request.config)
+    EXPERTS.update(a[0] for a in request.config.anomalies)
 
 
 def test_every_capture_has_expectations(samples):
@@ -68,7 +100,8 @@ def test_every_capture_has_expectations(samples):
 
 def test_expectations(tshark, labels, expect_path):
     exp = expectations.Expectation(expect_path)
-    assert all(f in RUN_FIELDS for f in exp.fields), "fields outside %s" % RUN_FIELDS
+    assert all(f in RUN_FIELDS or f == "experts" for f in exp.fields), \
+        "fields outside %s" % RUN_FIELDS
     rows = rows_of(tshark, exp.capture, exp.fields)
     got = {r[0]: [expectations.normalise(f, v, labels) for f, v in zip(exp.fields, r[1:])]
            for r in rows}
@@ -86,7 +119,13 @@ def test_expectations(tshark, labels, expect_path):
 
 
 def test_invariants(tshark, labels, capture):
-    """Both states on every real segment; prev = the previous segment's states."""
+    """Both states on every real segment; prev = the previous segment's states;
+    a step expert info exactly where a step is."""
+    steps = list(STEP_EXPERTS) + list(STEP_EXPERTS.values())
+    for r in rows_of(tshark, capture, steps):
+        have = dict(zip(steps, r[1:]))
+        for expert, field in STEP_EXPERTS.items():
+            assert bool(have[expert]) == bool(have[field]), "frame %s: %s vs %s" % (r[0], expert, field)
     rows = rows_of(tshark, capture, ["tcp.stream", "frame.protocols"] + STATE_FIELDS)
     last = {}
     problems = []

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "anomalies.h"
 #include "classify.h"
 #include "conn.h"
 #include "fsm.h"
@@ -35,6 +36,15 @@ fail(const char *where, int line, const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     failures++;
+}
+
+static int
+lookup_name(const char *s, const char *(*name)(int), int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, name(i)) == 0)
+            return i;
+    return -1;
 }
 
 /* A cell that no classification can produce (see classify.c). */
@@ -82,13 +92,51 @@ unreachable(int dir, int ev, int st)
     return NULL;
 }
 
-static int
-lookup_name(const char *s, const char *(*name)(int), int n)
+
+static const char *const anomaly_names[TS_AN_COUNT] = {
+#define TS_AN_NAME(id, name, group, severity, summary, rule, doc) name,
+    TS_ANOMALIES(TS_AN_NAME)
+#undef TS_AN_NAME
+};
+
+/* Anomalies every scenario line checks implicitly (from hs=, td=, mid). */
+#define DERIVED_ANOMALIES (TS_AN_BIT(HANDSHAKE_STEP) | TS_AN_BIT(TEARDOWN_STEP) | \
+                           TS_AN_BIT(ROLES_GUESSED))
+
+static const char *anomaly_i(int i) { return i >= 0 && i < TS_AN_COUNT ? anomaly_names[i] : "?"; }
+
+/* "illegal_flags,refused" -> bits; -1 on an unknown name */
+static long
+parse_anomalies(const char *s)
 {
-    for (int i = 0; i < n; i++)
-        if (strcmp(s, name(i)) == 0)
-            return i;
-    return -1;
+    long bits = 0;
+    char name[64];
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        if (n >= sizeof name)
+            return -1;
+        memcpy(name, s, n);
+        name[n] = '\0';
+        int i = lookup_name(name, anomaly_i, TS_AN_COUNT);
+        if (i < 0)
+            return -1;
+        bits |= 1L << i;
+        s += n + (s[n] == ',');
+    }
+    return bits;
+}
+
+static const char *
+anomalies_str(uint32_t bits, char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < TS_AN_COUNT && o < len; i++)
+        if (bits & (1u << i))
+            o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "," : "", anomaly_names[i]);
+    if (!o)
+        snprintf(buf, len, "-");
+    return buf;
 }
 
 static const char *alias_i(int i) { return ts_fsm_state_alias((uint8_t)i); }
@@ -361,7 +409,9 @@ run_scenarios(const char *path)
             continue;
         }
         int want_hs = 0, want_td = 0, want_mid = 0, want_invalid = 0;
-        int want_bad = 0, want_sender = -1;
+        int want_sender = -1;
+        long want_an = 0;
+        char want_ill[64] = "";
         char want_int[64] = "";
         for (char *tok = strtok(arrow + 2 + n, " \t\n"); tok; tok = strtok(NULL, " \t\n")) {
             if (strncmp(tok, "hs=", 3) == 0)
@@ -374,14 +424,16 @@ run_scenarios(const char *path)
                 want_mid = 1;
             else if (strcmp(tok, "invalid") == 0)
                 want_invalid = 1;
-            else if (strcmp(tok, "badflags") == 0)
-                want_bad = 1;
             else if (strcmp(tok, "from=client") == 0)
                 want_sender = TS_CLIENT;
             else if (strcmp(tok, "from=server") == 0)
                 want_sender = TS_SERVER;
             else if (strncmp(tok, "int=", 4) == 0)
                 snprintf(want_int, sizeof want_int, "%s", tok + 4);
+            else if (strncmp(tok, "an=", 3) == 0)
+                want_an = parse_anomalies(tok + 3);
+            else if (strncmp(tok, "ill=", 4) == 0)
+                snprintf(want_ill, sizeof want_ill, "%s", tok + 4);
             else
                 fail(name, line, "unknown expectation '%s'", tok);
         }
@@ -407,17 +459,34 @@ run_scenarios(const char *path)
         if (rec.teardown != want_td)
             fail(name, line, "teardown %s, want %s", bits_str(rec.teardown, b1, sizeof b1),
                  bits_str(want_td, b2, sizeof b2));
-        if (want_hs < 0 || want_td < 0 || closer < 0)
-            fail(name, line, "bad hs=, td= or closer= value");
-        if (rec.closer != closer)
-            fail(name, line, "closer %s, want %s", closer_name(rec.closer), closer_name(closer));
+        if (want_hs < 0 || want_td < 0 || closer < 0 || want_an < 0)
+            fail(name, line, "bad hs=, td=, closer= or an= value");
+        if ((int)TS_REC_CLOSER(&rec) != closer)
+            fail(name, line, "closer %s, want %s", closer_name(TS_REC_CLOSER(&rec)),
+                 closer_name(closer));
+        char a1[256], a2[256];
+        if ((rec.anomalies & ~DERIVED_ANOMALIES) != (uint32_t)want_an)
+            fail(name, line, "anomalies %s, want %s",
+                 anomalies_str(rec.anomalies & ~DERIVED_ANOMALIES, a1, sizeof a1),
+                 anomalies_str((uint32_t)want_an, a2, sizeof a2));
+        if (!!(rec.anomalies & TS_AN_BIT(HANDSHAKE_STEP)) != !!rec.handshake ||
+            !!(rec.anomalies & TS_AN_BIT(TEARDOWN_STEP)) != !!rec.teardown ||
+            !!(rec.anomalies & TS_AN_BIT(ROLES_GUESSED)) !=
+                !!((rec.flags & TS_REC_FIRST) && (rec.flags & TS_REC_MIDSTREAM)))
+            fail(name, line, "step or roles_guessed anomalies do not match the record");
+        char ill[64] = "";
+        if (rec.illegal)
+            ts_illegal_name(rec.illegal, ill, sizeof ill);
+        for (char *q = want_ill; *q; q++)
+            if (*q == '_')
+                *q = ' ';   /* ill=FIN_without_ACK_(FIN_scan) */
+        if (strcmp(ill, want_ill))
+            fail(name, line, "illegal '%s', want '%s'", ill, want_ill);
         if (!!(rec.flags & TS_REC_MIDSTREAM) != want_mid)
             fail(name, line, "midstream %d, want %d", !!(rec.flags & TS_REC_MIDSTREAM), want_mid);
         if (!!(rec.flags & TS_REC_INVALID) != want_invalid)
             fail(name, line, "invalid transition %d, want %d", !!(rec.flags & TS_REC_INVALID),
                  want_invalid);
-        if (!!(rec.flags & TS_REC_BAD_FLAGS) != want_bad)
-            fail(name, line, "bad flags %d, want %d", !!(rec.flags & TS_REC_BAD_FLAGS), want_bad);
         if (want_sender >= 0 && !!(rec.flags & TS_REC_FROM_SERVER) != want_sender)
             fail(name, line, "sender is the %s", rec.flags & TS_REC_FROM_SERVER ? "server" : "client");
         if (want_int[0] && strcmp(want_int, have_int))
