@@ -260,7 +260,9 @@ detect_lifecycle(const ts_conn *c, int from, const ts_segment *seg, const ts_cla
 
     if (b->first_fin == 0 && c->first_fin != 0)
         an |= from == TS_CLIENT ? AN(CLIENT_CLOSE) : AN(SERVER_CLOSE);
-    if (rst && synced_state(b->snd_st) && b->snd_st != sTW)
+    /* A RST aborts a connection its sender had; a RST that is the first thing
+     * its sender says (mid-stream) answers something it knew nothing of. */
+    if (rst && synced_state(b->snd_st) && b->snd_st != sTW && (b->snd_flags & TS_EP_SENT))
         an |= from == TS_CLIENT ? AN(CLIENT_RESET) : AN(SERVER_RESET);
     if (rst && from == TS_SERVER && b->snd_st == sLI && !(b->rcv_flags & TS_EP_DONE) &&
         (b->rcv_st == sSS || b->rcv_st == sSA || b->rcv_st == sCL))

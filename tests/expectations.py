@@ -4,6 +4,10 @@
     frame<TAB>tcpstate.stream<TAB>tcpstate.client.state<TAB>...   (header)
     1<TAB>0<TAB>SYN_SENT<TAB>...                                   (one row per frame)
     filter<TAB><display filter><TAB><count>                       (optional)
+    clean                                                         (optional)
+
+"clean" marks a capture with no anomaly by construction: no tcpstate
+expert info of severity Warn or above may appear in it.
 
 '-' means the field is absent; value-string fields are written with their
 labels; repeated occurrences are joined with ','; a present boolean is '1'.
@@ -19,6 +23,7 @@ class Expectation:
         self.fields = None
         self.rows = {}          # frame number (str) -> [values]
         self.filters = []       # (filter, count)
+        self.clean = False
         self._parse()
 
     def _parse(self):
@@ -28,7 +33,9 @@ class Expectation:
                 if not line.strip() or line.startswith("#"):
                     continue
                 cols = line.split("\t")
-                if cols[0] == "frame":
+                if cols == ["clean"]:
+                    self.clean = True
+                elif cols[0] == "frame":
                     self.fields = cols[1:]
                 elif cols[0] == "filter":
                     if len(cols) != 3:

@@ -1,6 +1,6 @@
 """Draft a .expect file from what the plugin prints today.
 
-    /usr/bin/python3 tests/make_expect.py build/tcpstate.so CAPTURE "how it was made" > CAPTURE.expect
+    /usr/bin/python3 tests/make_expect.py build/tcpstate.so build/tests/docgen CAPTURE "how" > X.expect
 
 A draft only: every row must be checked against the scenario before it is
 committed (for kernel captures, also against the ss oracle).  Crafted
@@ -8,6 +8,7 @@ captures get their expectations from tests/crafted/make_captures.py instead.
 """
 
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -17,20 +18,25 @@ from tshark_env import TShark  # noqa: E402
 
 FIELDS = ["tcpstate.stream", "tcpstate.sender", "tcpstate.client.state",
           "tcpstate.server.state", "tcpstate.handshake", "tcpstate.teardown",
-          "tcpstate.closer", "tcpstate.midstream", "tcpstate.icmp_quoted"]
+          "tcpstate.closer", "tcpstate.midstream", "tcpstate.icmp_quoted", "tcpstate.illegal"]
+STEP_EXPERTS = ("tcpstate.handshake_step", "tcpstate.teardown_step")
 
 
 def main():
-    plugin, capture, how = sys.argv[1], sys.argv[2], sys.argv[3]
+    plugin, docgen, capture, how = sys.argv[1:5]
+    experts = [line.split("\t")[0] for line in subprocess.run(
+        [docgen, "anomalies"], capture_output=True, text=True, check=True).stdout.splitlines()]
+    experts = [e for e in experts if e not in STEP_EXPERTS]
     with TShark(plugin) as t:
         labels = t.values()
-        rows = t.fields(capture, FIELDS)
+        rows = t.fields(capture, FIELDS + experts)
     print("# Expectations for %s" % os.path.basename(capture))
     print("# how: %s" % how)
-    print("\t".join(["frame"] + FIELDS))
+    print("\t".join(["frame"] + FIELDS + ["experts"]))
     for r in rows:
-        print("\t".join([r[0]] + [expectations.normalise(f, v, labels)
-                                  for f, v in zip(FIELDS, r[1:])]))
+        cells = [expectations.normalise(f, v, labels) for f, v in zip(FIELDS, r[1:])]
+        present = sorted(e[len("tcpstate."):] for e, v in zip(experts, r[1 + len(FIELDS):]) if v)
+        print("\t".join([r[0]] + cells + [",".join(present) or "-"]))
 
 
 if __name__ == "__main__":
