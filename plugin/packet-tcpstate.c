@@ -144,27 +144,32 @@ state_name(uint8_t st)
     return val_to_str_const(st, state_vals, "?");
 }
 
-/* "Handshake 1/3", "Teardown 2+3/4" or "" */
+/* "Handshake 1/3", "Teardown 2+3/4", "Handshake 3/3, Teardown 1/4" or "" */
 static void
 format_steps(const ts_record *r, char *buf, size_t len)
 {
-    const uint8_t bits = r->handshake ? r->handshake : r->teardown;
-    const char *what = r->handshake ? "Handshake" : "Teardown";
-    const int total = r->handshake ? 3 : 4;
-    size_t o;
+    static const struct {
+        const char *what;
+        int         total;
+    } kinds[] = { { "Handshake", 3 }, { "Teardown", 4 } };
+    size_t o = 0;
 
     buf[0] = '\0';
-    if (!bits)
-        return;
-    o = (size_t)g_snprintf(buf, (gulong)len, "%s ", what);
-    for (int n = 1, first = 1; n <= 4 && o < len; n++) {
-        if (bits & (1u << n)) {
-            o += (size_t)g_snprintf(buf + o, (gulong)(len - o), "%s%d", first ? "" : "+", n);
-            first = 0;
+    for (int k = 0; k < 2 && o < len; k++) {
+        const uint8_t bits = k == 0 ? r->handshake : r->teardown;
+        if (!bits)
+            continue;
+        o += (size_t)g_snprintf(buf + o, (gulong)(len - o), "%s%s ", o ? ", " : "",
+                                kinds[k].what);
+        for (int n = 1, first = 1; n <= 4 && o < len; n++) {
+            if (bits & (1u << n)) {
+                o += (size_t)g_snprintf(buf + o, (gulong)(len - o), "%s%d", first ? "" : "+", n);
+                first = 0;
+            }
         }
+        if (o < len)
+            o += (size_t)g_snprintf(buf + o, (gulong)(len - o), "/%d", kinds[k].total);
     }
-    if (o < len)
-        g_snprintf(buf + o, (gulong)(len - o), "/%d", total);
 }
 
 static void
@@ -187,6 +192,31 @@ render_quoted(tvbuff_t *tvb, proto_tree *tree, const ts_record *r)
     proto_item_set_generated(proto_tree_add_boolean(st, hf_tcpstate_icmp_quoted, tvb, 0, 0, TRUE));
 }
 
+/* "1", "2+3" */
+static const char *
+step_numbers(uint8_t bits, packet_info *pinfo)
+{
+    wmem_strbuf_t *buf = wmem_strbuf_new(pinfo->pool, "");
+
+    for (uint32_t n = 1; n <= 4; n++)
+        if (bits & (1u << n))
+            wmem_strbuf_append_printf(buf, "%s%u", wmem_strbuf_get_len(buf) ? "+" : "", n);
+    return wmem_strbuf_get_str(buf);
+}
+
+/* "SYN-ACK", "ACK of the first FIN, second FIN" */
+static const char *
+step_names(uint8_t bits, const value_string *vals, packet_info *pinfo)
+{
+    wmem_strbuf_t *buf = wmem_strbuf_new(pinfo->pool, "");
+
+    for (uint32_t n = 1; n <= 4; n++)
+        if (bits & (1u << n))
+            wmem_strbuf_append_printf(buf, "%s%s", wmem_strbuf_get_len(buf) ? ", " : "",
+                                      val_to_str_const(n, vals, "?"));
+    return wmem_strbuf_get_str(buf);
+}
+
 /* "<address>:<port>" of the segment's sender (from=TRUE) or receiver. */
 static const char *
 endpoint_str(packet_info *pinfo, gboolean from)
@@ -200,7 +230,7 @@ endpoint_str(packet_info *pinfo, gboolean from)
 
 /* The expert infos of a record, each from the anomaly list. */
 static void
-add_experts(packet_info *pinfo, proto_item *ti, const ts_record *r, const char *steps)
+add_experts(packet_info *pinfo, proto_item *ti, const ts_record *r)
 {
     const gboolean from_server = (r->flags & TS_REC_FROM_SERVER) != 0;
 
@@ -216,8 +246,14 @@ add_experts(packet_info *pinfo, proto_item *ti, const ts_record *r, const char *
             break;
         }
         case TS_AN_HANDSHAKE_STEP:
+            expert_add_info_format(pinfo, ti, ei, "Handshake %s/3: %s",
+                                   step_numbers(r->handshake, pinfo),
+                                   step_names(r->handshake, handshake_vals, pinfo));
+            break;
         case TS_AN_TEARDOWN_STEP:
-            expert_add_info_format(pinfo, ti, ei, "%s", steps);
+            expert_add_info_format(pinfo, ti, ei, "Teardown %s/4: %s",
+                                   step_numbers(r->teardown, pinfo),
+                                   step_names(r->teardown, teardown_vals, pinfo));
             break;
         case TS_AN_CLIENT_CLOSE:
         case TS_AN_SERVER_CLOSE:
@@ -289,7 +325,7 @@ render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
         ts_illegal_name(r->illegal, name, sizeof name);
         proto_item_set_generated(proto_tree_add_string(st, hf_tcpstate_illegal, tvb, 0, 0, name));
     }
-    add_experts(pinfo, ti, r, steps);
+    add_experts(pinfo, ti, r);
 
     if (pref_info_tag == INFO_TAG_ALWAYS || (pref_info_tag == INFO_TAG_CHANGES && changed))
         col_append_fstr(pinfo->cinfo, COL_INFO, " [C:%s S:%s%s%s]", state_name(cst),

@@ -113,3 +113,38 @@ def test_filter_by_closer_label(tshark, kernel):
     out = tshark.run(["-Y", "tcpstate.closer == both && tcpstate.teardown == 3", "-T", "fields",
                       "-e", "frame.number"], capture=kernel("simultaneous_close")).stdout.split()
     assert out == ["9"]
+
+
+def zexpert_totals(out):
+    """{severity section: TCPSTATE items} from tshark -z expert output."""
+    totals, section = {}, None
+    for line in out.splitlines():
+        words = line.split()
+        if len(words) == 2 and words[1].startswith("("):
+            section = {"Errors": "ERROR", "Warns": "WARN", "Notes": "NOTE",
+                       "Chats": "CHAT", "Comments": "COMMENT"}.get(words[0])
+        elif len(words) >= 4 and words[0].isdigit() and words[2] == "TCPSTATE":
+            totals[section] = totals.get(section, 0) + int(words[0])
+    return totals
+
+
+@pytest.mark.parametrize("name", ["server_close", "illegal_to_closed_port", "syn_flood_cookies"])
+def test_z_expert_counts_every_item(tshark, kernel, anomalies, name):
+    """-z expert (a retap of every frame) sees each expert info once."""
+    names = [a[0] for a in anomalies]
+    severity = {a[0]: a[2] for a in anomalies}
+    want = {}
+    for r in tshark.fields(kernel(name), names):
+        for n, v in zip(names, r[1:]):
+            if v:
+                want[severity[n]] = want.get(severity[n], 0) + 1
+    got = zexpert_totals(tshark.run(["-q", "-z", "expert"], capture=kernel(name)).stdout)
+    assert got == want and want
+
+
+def test_server_close_only_on_the_servers_first_fin(tshark, kernel):
+    out = tshark.run(["-Y", "tcpstate.server_close", "-T", "fields", "-e", "frame.number",
+                      "-e", "_ws.expert.message"], capture=kernel("server_close")).stdout
+    assert out.split("\t")[0] == "8" and len(out.splitlines()) == 1
+    assert "The server 10.99.0.2:5002 closed first" in out
+    assert tshark.run(["-Y", "tcpstate.server_close"], capture=kernel("client_close")).stdout == ""
