@@ -168,4 +168,13 @@ typedef enum ts_anomaly {
 
 #define TS_AN_BIT(id) ((uint32_t)1u << (TS_AN_##id))
 
+/* The anomalies of severity Warn or worse: a connection's "warnings". */
+#define TS_AN_SEVERE_CHAT    0u
+#define TS_AN_SEVERE_NOTE    0u
+#define TS_AN_SEVERE_WARN    1u
+#define TS_AN_SEVERE_ERROR   1u
+#define TS_AN_WARN_BIT(id, name, group, severity, summary, rule, doc) \
+    | (TS_AN_SEVERE_##severity << TS_AN_##id)
+#define TS_AN_WARNINGS ((uint32_t)(0u TS_ANOMALIES(TS_AN_WARN_BIT)))
+
 #endif /* TCPSTATE_ANOMALIES_H */

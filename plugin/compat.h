@@ -28,4 +28,23 @@
 /* 4.4: plugins may describe themselves (tshark -G plugins shows the type). */
 #define TS_HAVE_PLUGIN_DESCRIBE TS_WS_AT_LEAST(4, 4)
 
+/* 4.6: a stat-tap table's init callback returns bool. */
+#if TS_WS_AT_LEAST(4, 6)
+#define TS_STAT_TAP_INIT_RET    bool
+#define TS_STAT_TAP_INIT_RETURN return true
+#else
+#define TS_STAT_TAP_INIT_RET    void
+#define TS_STAT_TAP_INIT_RETURN return
+#endif
+
+/* 4.4: stats_tree_register_plugin() returns its config, and submenus are
+ * separated by "//" instead of "/". */
+#if TS_WS_AT_LEAST(4, 4)
+#define TS_STATS_MENU_SEP "//"
+#else
+#define TS_STATS_MENU_SEP "/"
+#endif
+#define TS_STATS_TREE_REGISTER(tap, abbr, name, flags, packet, init, cleanup) \
+    (void)stats_tree_register_plugin(tap, abbr, name, flags, packet, init, cleanup)
+
 #endif /* TCPSTATE_COMPAT_H */

@@ -118,7 +118,9 @@ restart_probed(ts_conn *c, const ts_segment *seg)
     c->flags &= (uint8_t)~TS_CONN_PROBED;
     if (f & (TS_TH_SYN | TS_TH_RST))
         return false;
+    const ts_summary sum = c->sum;
     conn_start(c, seg);
+    c->sum = sum;
     return true;
 }
 
@@ -344,6 +346,37 @@ remember(const ts_conn *c, int from, before *b)
     b->sync = synchronized(c);
 }
 
+/* What the connection's summary (summary.c) is made of. */
+static void
+summarize(ts_conn *c, int from, const ts_segment *seg, const ts_class *cl, const before *b,
+          const ts_record *rec)
+{
+    ts_summary *s = &c->sum;
+    const uint16_t f = seg->flags;
+
+    if (s->segs[TS_CLIENT] + s->segs[TS_SERVER] == 0)
+        s->first = seg->time;
+    s->last = (float)(seg->time - s->first);
+    s->segs[from]++;
+    s->bytes[from] += seg->len;
+
+    if ((f & (TS_TH_SYN | TS_TH_ACK | TS_TH_RST)) == (TS_TH_SYN | TS_TH_ACK) && cl->valid_flags)
+        s->flags |= TS_SUM_SYNACK;
+    if (rec->anomalies & AN(REFUSED))
+        s->flags |= TS_SUM_REFUSED;
+    if ((f & TS_TH_RST) && !s->first_rst)
+        s->first_rst = (uint8_t)(1 + from);
+    if (rec->teardown & (TD(1) | TD(3)))
+        s->flags |= TS_SUM_ONE_FIN;
+    if ((rec->teardown & TD(3)) && !s->first_rst) {
+        s->flags |= TS_SUM_BOTH_FINS;
+        if (rec->teardown & TD(2))
+            s->flags |= TS_SUM_COMBINED_FIN;
+    }
+    if (seg->len > 0 && cl->acks_fin && c->first_fin == 1 + !from && !(b->snd_flags & TS_EP_FIN))
+        s->flags |= TS_SUM_DATA_AFTER_FIN;
+}
+
 /* An endpoint that was open and is now CLOSED is done with the connection. */
 static void
 mark_done(ts_endpoint *ep, uint8_t st_before)
@@ -413,6 +446,8 @@ ts_conn_track(ts_conn *c, const ts_segment *seg, ts_record *rec)
         !(rec->anomalies & (AN(SEGMENT_AFTER_CLOSE) | AN(SYN_IN_SYNCHRONIZED) |
                             AN(CLOSE_BEFORE_HANDSHAKE))))
         rec->anomalies |= AN(UNEXPECTED_SEGMENT);
+
+    summarize(c, from, seg, &cl, &b, rec);
 
     if ((c->flags & TS_CONN_HALF_OPEN) &&
         (synchronized(c) || c->ep[TS_CLIENT].st == sCL || c->ep[TS_SERVER].st == sCL)) {

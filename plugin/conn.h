@@ -16,6 +16,7 @@
 
 #include "anomalies.h"
 #include "fsm.h"
+#include "summary.h"
 
 /* Roles.  Index into ts_conn.ep and ts_record.state. */
 enum { TS_CLIENT = 0, TS_SERVER = 1 };
@@ -34,6 +35,7 @@ enum { TS_CLIENT = 0, TS_SERVER = 1 };
 
 /* One TCP segment, as read from the dissection.  Lifetime: one call. */
 typedef struct ts_segment {
+    double   time;      /* frame time, seconds since the epoch */
     uint32_t stream;    /* tcp.stream */
     uint32_t seq;       /* tcp.seq_raw */
     uint32_t ack;       /* tcp.ack_raw */
@@ -77,6 +79,7 @@ typedef enum ts_closer {
 /* One connection (one tcp.stream).  Lifetime: the capture file; created on
  * its first segment in the first pass, never changed after that pass. */
 typedef struct ts_conn {
+    ts_summary  sum;        /* outcome, timings, counters (summary.h) */
     ts_endpoint ep[2];      /* [TS_CLIENT], [TS_SERVER] */
     uint64_t client_key;    /* client's address identity (equal ports only) */
     uint32_t flood_server;  /* the SYN-flood detector's index of the server */
@@ -141,5 +144,10 @@ static inline int ts_conn_half_open_pending(const ts_conn *c)
 
 /* True if seg was sent by c's client. */
 bool ts_conn_from_client(const ts_conn *c, const ts_segment *seg);
+
+/* The connection's summary classes, so far (final after the first pass). */
+ts_outcome ts_conn_outcome(const ts_conn *c);
+ts_close_style ts_conn_close_style(const ts_conn *c);
+static inline ts_closer ts_conn_closer(const ts_conn *c) { return (ts_closer)c->closer; }
 
 #endif /* TCPSTATE_CONN_H */

@@ -14,6 +14,7 @@
 #include <epan/expert.h>
 #include <epan/packet.h>
 #include <epan/prefs.h>
+#include <epan/tap.h>
 
 #include "anomalies.h"
 #include "classify.h"
@@ -22,7 +23,9 @@
 #include "extract.h"
 #include "flood.h"
 #include "fsm.h"
+#include "stats.h"
 #include "store.h"
+#include "summary.h"
 
 void proto_register_tcpstate(void);
 void proto_reg_handoff_tcpstate(void);
@@ -44,8 +47,17 @@ static int hf_tcpstate_closer = -1;
 static int hf_tcpstate_midstream = -1;
 static int hf_tcpstate_icmp_quoted = -1;
 static int hf_tcpstate_illegal = -1;
+static int hf_tcpstate_conn_outcome = -1;
+static int hf_tcpstate_conn_close_initiator = -1;
+static int hf_tcpstate_conn_close_style = -1;
+static int hf_tcpstate_conn_zeek_state = -1;
+static int hf_tcpstate_conn_history = -1;
+static int hf_tcpstate_conn_duration = -1;
 
 static gint ett_tcpstate = -1;
+static gint ett_tcpstate_conn = -1;
+
+static int tcpstate_tap = -1;
 
 /* One expert field per entry of the anomaly list (anomalies.h), indexed by
  * ts_anomaly; ei_tcpstate[TS_AN_SERVER_CLOSE] is "tcpstate.server_close". */
@@ -70,6 +82,29 @@ static const value_string state_vals[] = {
 #define TS_STATE_VS(name, value) { value, #name },
     TS_STATES(TS_STATE_VS)
 #undef TS_STATE_VS
+    { 0, NULL }
+};
+
+static const value_string outcome_vals[] = {
+#define TS_OUTCOME_VS(id, value, name, doc) { value, name },
+    TS_OUTCOMES(TS_OUTCOME_VS)
+#undef TS_OUTCOME_VS
+    { 0, NULL }
+};
+
+static const value_string close_style_vals[] = {
+    { TS_STYLE_NONE, "none" },
+#define TS_STYLE_VS(id, value, name, doc) { value, name },
+    TS_CLOSE_STYLES(TS_STYLE_VS)
+#undef TS_STYLE_VS
+    { 0, NULL }
+};
+
+static const value_string initiator_vals[] = {
+    { TS_CLOSER_NONE, "none" },
+    { TS_CLOSER_CLIENT, "client" },
+    { TS_CLOSER_SERVER, "server" },
+    { TS_CLOSER_BOTH, "both" },
     { 0, NULL }
 };
 
@@ -116,9 +151,10 @@ track_frame(packet_info *pinfo, proto_tree *tree)
         unsigned track;
 
         rec = ts_store_new_record(pinfo->num);
+        seg.time = nstime_to_sec(&pinfo->abs_ts);
         track = ts_conn_track(conn, &seg, rec);
         if ((track & TS_TRACK_HALF_OPEN_BEGIN) &&
-            ts_flood_begin(conn, seg.stream, &seg, nstime_to_sec(&pinfo->abs_ts), &alarm)) {
+            ts_flood_begin(conn, seg.stream, &seg, seg.time, &alarm)) {
             rec->anomalies |= TS_AN_BIT(SYN_FLOOD);
             ts_flood_remember(pinfo->num, &alarm);
         }
@@ -287,6 +323,40 @@ add_experts(packet_info *pinfo, proto_item *ti, const ts_record *r)
     }
 }
 
+/* The connection's summary: final after the first pass, so far during it. */
+static void
+render_conn(tvbuff_t *tvb, proto_tree *tree, const ts_conn *c)
+{
+    const ts_outcome o = ts_conn_outcome(c);
+    const ts_closer closer = ts_conn_closer(c);
+    const ts_close_style style = ts_conn_close_style(c);
+    nstime_t duration;
+    proto_item *ti;
+    proto_tree *ct;
+
+    ct = proto_tree_add_subtree_format(tree, tvb, 0, 0, ett_tcpstate_conn, &ti,
+                                       "Connection: %s", ts_outcome_name(o));
+    if (closer != TS_CLOSER_NONE)
+        proto_item_append_text(ti, ", closed first by %s", val_to_str_const(closer, initiator_vals, "?"));
+    if (style != TS_STYLE_NONE)
+        proto_item_append_text(ti, " (%s)", ts_close_style_name(style));
+    proto_item_set_generated(ti);
+    proto_item_set_generated(proto_tree_add_uint(ct, hf_tcpstate_conn_outcome, tvb, 0, 0, o));
+    proto_item_set_generated(proto_tree_add_uint(ct, hf_tcpstate_conn_close_initiator, tvb, 0, 0,
+                                                 closer));
+    proto_item_set_generated(proto_tree_add_uint(ct, hf_tcpstate_conn_close_style, tvb, 0, 0,
+                                                 style));
+    proto_item_set_generated(proto_tree_add_string(ct, hf_tcpstate_conn_zeek_state, tvb, 0, 0,
+                                                   ts_stats_zeek_state(c)));
+    proto_item_set_generated(proto_tree_add_string(ct, hf_tcpstate_conn_history, tvb, 0, 0,
+                                                   ts_stats_zeek_history(c)));
+    nstime_set_zero(&duration);
+    duration.secs = (time_t)c->sum.last;
+    duration.nsecs = (int)((c->sum.last - (double)duration.secs) * 1e9);
+    proto_item_set_generated(proto_tree_add_time(ct, hf_tcpstate_conn_duration, tvb, 0, 0,
+                                                 &duration));
+}
+
 static void
 render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
 {
@@ -326,6 +396,7 @@ render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
         proto_item_set_generated(proto_tree_add_string(st, hf_tcpstate_illegal, tvb, 0, 0, name));
     }
     add_experts(pinfo, ti, r);
+    render_conn(tvb, st, ts_store_conn(r->stream));
 
     if (pref_info_tag == INFO_TAG_ALWAYS || (pref_info_tag == INFO_TAG_CHANGES && changed))
         col_append_fstr(pinfo->cinfo, COL_INFO, " [C:%s S:%s%s%s]", state_name(cst),
@@ -339,10 +410,15 @@ dissect_tcpstate(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
                                                    : track_frame(pinfo, tree);
     if (!rec)
         return 0;
-    if (rec->flags & TS_REC_QUOTED)
+    if (rec->flags & TS_REC_QUOTED) {
         render_quoted(tvb, tree, rec);
-    else
+    } else {
+        ts_tap_data *td = wmem_new(pinfo->pool, ts_tap_data);
+        td->rec = rec;
+        td->conn = ts_store_conn(rec->stream);
         render(tvb, pinfo, tree, rec);
+        tap_queue_packet(tcpstate_tap, pinfo, td);
+    }
     return tvb_captured_length(tvb);
 }
 
@@ -405,9 +481,30 @@ proto_register_tcpstate(void)
         { &hf_tcpstate_illegal,
           { "Illegal flag combination", "tcpstate.illegal", FT_STRING, BASE_NONE, NULL, 0x0,
             NULL, HFILL } },
+
+        /* The connection's summary (final after the first pass, so far during it) */
+        { &hf_tcpstate_conn_outcome,
+          { "Outcome", "tcpstate.conn.outcome", FT_UINT8, BASE_DEC, VALS(outcome_vals), 0x0,
+            NULL, HFILL } },
+        { &hf_tcpstate_conn_close_initiator,
+          { "Close initiator", "tcpstate.conn.close_initiator", FT_UINT8, BASE_DEC,
+            VALS(initiator_vals), 0x0, NULL, HFILL } },
+        { &hf_tcpstate_conn_close_style,
+          { "Close style", "tcpstate.conn.close_style", FT_UINT8, BASE_DEC,
+            VALS(close_style_vals), 0x0, NULL, HFILL } },
+        { &hf_tcpstate_conn_zeek_state,
+          { "Zeek conn_state", "tcpstate.conn.zeek_state", FT_STRING, BASE_NONE, NULL, 0x0,
+            NULL, HFILL } },
+        { &hf_tcpstate_conn_history,
+          { "Zeek history", "tcpstate.conn.history", FT_STRING, BASE_NONE, NULL, 0x0, NULL,
+            HFILL } },
+        { &hf_tcpstate_conn_duration,
+          { "Duration", "tcpstate.conn.duration", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0, NULL,
+            HFILL } },
     };
     static gint *ett[] = {
         &ett_tcpstate,
+        &ett_tcpstate_conn,
     };
     static ei_register_info ei[] = {
 #define TS_AN_EI(id, name, group, severity, summary, rule, doc)                    \
@@ -437,6 +534,8 @@ proto_register_tcpstate(void)
                                    "connections", 10, &pref_syn_flood_window);
 
     tcpstate_handle = register_dissector("tcpstate", dissect_tcpstate, proto_tcpstate);
+    tcpstate_tap = register_tap(TS_TAP_NAME);
+    ts_stats_register();
     register_init_routine(tcpstate_init);
     register_cleanup_routine(tcpstate_cleanup);
 }

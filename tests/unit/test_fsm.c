@@ -307,6 +307,8 @@ closer_name(int c)
 }
 
 static const char *closer_i(int i) { return closer_name(i); }
+static const char *outcome_i(int i) { return ts_outcome_name((ts_outcome)i); }
+static const char *style_i(int i) { return ts_close_style_name((ts_close_style)i); }
 
 static const char *
 bits_str(int bits, char *buf, size_t len)
@@ -328,6 +330,7 @@ run_scenarios(const char *path)
     int line = 0, nseg = 0, nscen = 0;
     uint16_t cport = 40000, sport = 80;
     int closer = 0;   /* sticky: once stated, it holds for the rest of the scenario */
+    int summarized = 1, last_line = 0;   /* the last segment must give out= and style= */
     ts_conn conn;
     FILE *fp = fopen(path, "r");
 
@@ -347,6 +350,9 @@ run_scenarios(const char *path)
         if (!*p)
             continue;
         if (strncmp(p, "scenario", 8) == 0) {
+            if (!summarized)
+                fail(name, last_line, "the scenario's last segment needs out= and style=");
+            summarized = 0;
             sscanf(p + 8, "%127s", name);
             memset(&conn, 0, sizeof conn);
             cport = 40000;
@@ -412,6 +418,7 @@ run_scenarios(const char *path)
         int want_sender = -1;
         long want_an = 0;
         char want_ill[64] = "";
+        int want_out = -1, want_style = -1;
         char want_int[64] = "";
         for (char *tok = strtok(arrow + 2 + n, " \t\n"); tok; tok = strtok(NULL, " \t\n")) {
             if (strncmp(tok, "hs=", 3) == 0)
@@ -434,13 +441,30 @@ run_scenarios(const char *path)
                 want_an = parse_anomalies(tok + 3);
             else if (strncmp(tok, "ill=", 4) == 0)
                 snprintf(want_ill, sizeof want_ill, "%s", tok + 4);
+            else if (strncmp(tok, "out=", 4) == 0)
+                want_out = lookup_name(tok + 4, outcome_i, TS_OUTCOME_MAX + 1);
+            else if (strncmp(tok, "style=", 6) == 0)
+                want_style = lookup_name(tok + 6, style_i, TS_STYLE_MAX + 1);
             else
                 fail(name, line, "unknown expectation '%s'", tok);
         }
 
         ts_record rec;
+        seg.time = 1700000000.0 + 0.01 * nseg;
         ts_conn_track(&conn, &seg, &rec);
         nseg++;
+        last_line = line;
+        summarized = want_out >= 0 && want_style >= 0;
+        if (getenv("TS_PRINT_SUMMARY"))
+            printf("SUMMARY %s %d %s %s\n", name, line, ts_outcome_name(ts_conn_outcome(&conn)),
+                   ts_close_style_name(ts_conn_close_style(&conn)));
+        if (want_out >= 0 && ts_conn_outcome(&conn) != (ts_outcome)want_out)
+            fail(name, line, "outcome %s, want %s", ts_outcome_name(ts_conn_outcome(&conn)),
+                 ts_outcome_name((ts_outcome)want_out));
+        if (want_style >= 0 && ts_conn_close_style(&conn) != (ts_close_style)want_style)
+            fail(name, line, "close style %s, want %s",
+                 ts_close_style_name(ts_conn_close_style(&conn)),
+                 ts_close_style_name((ts_close_style)want_style));
 
         const char *got_c = ts_state_name((ts_state)rec.state[TS_CLIENT]);
         const char *got_s = ts_state_name((ts_state)rec.state[TS_SERVER]);
@@ -495,6 +519,8 @@ run_scenarios(const char *path)
             fail(name, line, "prev state missing");
     }
     fclose(fp);
+    if (!summarized)
+        fail(name, last_line, "the scenario's last segment needs out= and style=");
 
     /* Every producible cell was exercised by some scenario; the others never were. */
     int unhit = 0;

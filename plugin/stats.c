@@ -1,0 +1,506 @@
+/* stats.c - Statistics > TCP Connection Lifecycles, and tshark -z tcpstate,...
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Two views of the "tcpstate" tap, which carries every tracked segment's
+ * record and its connection (stats.h) on every pass:
+ *  - a stats_tree, -z tcpstate,tree[,filter]: connections by outcome, close
+ *    initiator, close style and final states; illegal segments; expert
+ *    infos; half-open connections per server; handshake times;
+ *  - a stat-tap table, -z tcpstate,conns[,filter]: one row per connection.
+ * Both honour a display filter.  Connection-level values come from the
+ * connection's summary: the final one after the first pass (the GUI,
+ * tshark -2), the one so far while it runs (single-pass tshark), which is
+ * why the tree moves a connection from class to class as it changes.
+ */
+#include "config-tcpstate.h"
+
+#include "stats.h"
+
+#include <epan/packet.h>
+#include <epan/stat_tap_ui.h>
+#include <epan/stats_tree.h>
+#include <epan/to_str.h>
+
+#include "anomalies.h"
+#include "classify.h"
+#include "compat.h"
+#include "connstats.h"
+#include "fsm.h"
+
+static const char *const anomaly_names[TS_AN_COUNT] = {
+#define TS_AN_NAME(id, name, group, severity, summary, rule, doc) "tcpstate." name,
+    TS_ANOMALIES(TS_AN_NAME)
+#undef TS_AN_NAME
+};
+
+static const char *
+closer_name(ts_closer c)
+{
+    static const char *const names[] = { "none", "client", "server", "both" };
+    return names[c & 3];
+}
+
+/* "10.0.0.1:80", "[fd00::1]:80": the sender (from) or the receiver. */
+static char *
+endpoint_str(packet_info *pinfo, bool from)
+{
+    const address *a = from ? &pinfo->src : &pinfo->dst;
+    char *addr = address_to_str(NULL, a);
+    char *s = g_strdup_printf(a->type == AT_IPv6 ? "[%s]:%u" : "%s:%u", addr,
+                              from ? pinfo->srcport : pinfo->destport);
+    wmem_free(NULL, addr);
+    return s;
+}
+
+/* ---- the summary tree ------------------------------------------------------ */
+
+#define ST_CONNS      "Connections by outcome"
+#define ST_CLOSER     "Closed first by"
+#define ST_STYLE      "Close style"
+#define ST_STATES     "Final states (client, server)"
+#define ST_ILLEGAL    "Illegal segments"
+#define ST_EXPERT     "Expert infos"
+#define ST_HALF_OPEN  "Half-open connections by server"
+#define ST_SOURCES    "distinct sources"
+#define ST_HANDSHAKE  "Handshake time (ms)"
+
+/* One connection, as the tree last counted it.  Lifetime: one tree run. */
+typedef struct tree_conn {
+    ts_connstats stats;
+    uint8_t      outcome, closer, style, cst, sst;
+    bool         counted, half_open, rtt_done;
+    char        *server;    /* "addr:port" */
+    char        *client;    /* the client's address */
+} tree_conn;
+
+/* Per server, its half-open connections' sources (address -> count). */
+typedef struct tree_server {
+    int         half_open;
+    GHashTable *sources;
+} tree_server;
+
+typedef struct tree_run {
+    GHashTable *conns;      /* stream -> tree_conn */
+    GHashTable *servers;    /* "addr:port" -> tree_server */
+} tree_run;
+
+/* The stats_tree API has no user data: runs by tree.  Lifetime: init to cleanup. */
+static GHashTable *tree_runs;
+
+static void
+tree_conn_free(gpointer p)
+{
+    tree_conn *tc = (tree_conn *)p;
+    g_free(tc->server);
+    g_free(tc->client);
+    g_free(tc);
+}
+
+static void
+tree_server_free(gpointer p)
+{
+    tree_server *ts = (tree_server *)p;
+    g_hash_table_destroy(ts->sources);
+    g_free(ts);
+}
+
+static void
+tree_init(stats_tree *st)
+{
+    tree_run *run = g_new0(tree_run, 1);
+    int node;
+
+    run->conns = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, tree_conn_free);
+    run->servers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, tree_server_free);
+    if (!tree_runs)
+        tree_runs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, NULL);
+    g_hash_table_insert(tree_runs, st, run);
+
+    /* The fixed classes always show, with 0 where nothing fell in them. */
+    node = stats_tree_create_node(st, ST_CONNS, 0, STAT_DT_INT, TRUE);
+    for (int o = 1; o <= TS_OUTCOME_MAX; o++)
+        stats_tree_create_node(st, ts_outcome_name((ts_outcome)o), node, STAT_DT_INT, FALSE);
+    node = stats_tree_create_node(st, ST_CLOSER, 0, STAT_DT_INT, TRUE);
+    for (int c = 0; c <= TS_CLOSER_BOTH; c++)
+        stats_tree_create_node(st, closer_name((ts_closer)c), node, STAT_DT_INT, FALSE);
+    node = stats_tree_create_node(st, ST_STYLE, 0, STAT_DT_INT, TRUE);
+    for (int s = 0; s <= TS_STYLE_MAX; s++)
+        stats_tree_create_node(st, ts_close_style_name((ts_close_style)s), node, STAT_DT_INT,
+                               FALSE);
+    stats_tree_create_node(st, ST_STATES, 0, STAT_DT_INT, TRUE);
+    stats_tree_create_node(st, ST_ILLEGAL, 0, STAT_DT_INT, TRUE);
+    stats_tree_create_node(st, ST_EXPERT, 0, STAT_DT_INT, TRUE);
+    stats_tree_create_node(st, ST_HALF_OPEN, 0, STAT_DT_INT, TRUE);
+    stats_tree_create_node(st, ST_HANDSHAKE, 0, STAT_DT_FLOAT, FALSE);
+}
+
+static void
+tree_cleanup(stats_tree *st)
+{
+    tree_run *run = tree_runs ? (tree_run *)g_hash_table_lookup(tree_runs, st) : NULL;
+
+    if (!run)
+        return;
+    g_hash_table_remove(tree_runs, st);
+    g_hash_table_destroy(run->conns);
+    g_hash_table_destroy(run->servers);
+    g_free(run);
+}
+
+/* Move one count from a child of parent to another. */
+static void
+recount(stats_tree *st, const char *parent, const char *from, const char *to)
+{
+    const int id = stats_tree_parent_id_by_name(st, parent);
+
+    if (from && to && strcmp(from, to) == 0)
+        return;
+    if (from)
+        increase_stat_node(st, from, id, FALSE, -1);
+    if (to)
+        increase_stat_node(st, to, id, FALSE, 1);
+}
+
+static void
+set_half_open(stats_tree *st, tree_run *run, tree_conn *tc, bool half_open)
+{
+    tree_server *ts;
+    gpointer n;
+
+    if (tc->half_open == half_open)
+        return;
+    tc->half_open = half_open;
+    ts = (tree_server *)g_hash_table_lookup(run->servers, tc->server);
+    if (!ts) {
+        ts = g_new0(tree_server, 1);
+        ts->sources = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_hash_table_insert(run->servers, g_strdup(tc->server), ts);
+    }
+    ts->half_open += half_open ? 1 : -1;
+    n = g_hash_table_lookup(ts->sources, tc->client);
+    n = GINT_TO_POINTER(GPOINTER_TO_INT(n) + (half_open ? 1 : -1));
+    if (GPOINTER_TO_INT(n) > 0)
+        g_hash_table_insert(ts->sources, g_strdup(tc->client), n);
+    else
+        g_hash_table_remove(ts->sources, tc->client);
+
+    increase_stat_node(st, ST_HALF_OPEN, 0, TRUE, half_open ? 1 : -1);
+    const int parent = stats_tree_parent_id_by_name(st, ST_HALF_OPEN);
+    const int node = stats_tree_manip_node_int(MN_SET, st, tc->server, parent, TRUE,
+                                               ts->half_open);
+    stats_tree_manip_node_int(MN_SET, st, ST_SOURCES, node, FALSE,
+                              (gint)g_hash_table_size(ts->sources));
+}
+
+/* The connection-level nodes: where the connection stands now. */
+static void
+tree_connection(stats_tree *st, tree_run *run, tree_conn *tc, const ts_conn *c)
+{
+    const ts_outcome o = ts_conn_outcome(c);
+    const ts_closer closer = ts_conn_closer(c);
+    const ts_close_style style = ts_conn_close_style(c);
+    const uint8_t cst = ts_fsm_display(c->ep[TS_CLIENT].st);
+    const uint8_t sst = ts_fsm_display(c->ep[TS_SERVER].st);
+    char before[48], now[48];
+
+    g_snprintf(now, sizeof now, "%s, %s", ts_state_name((ts_state)cst),
+               ts_state_name((ts_state)sst));
+    if (!tc->counted) {
+        tc->counted = true;
+        increase_stat_node(st, ST_CONNS, 0, TRUE, 1);
+        increase_stat_node(st, ST_CLOSER, 0, TRUE, 1);
+        increase_stat_node(st, ST_STYLE, 0, TRUE, 1);
+        increase_stat_node(st, ST_STATES, 0, TRUE, 1);
+        recount(st, ST_CONNS, NULL, ts_outcome_name(o));
+        recount(st, ST_CLOSER, NULL, closer_name(closer));
+        recount(st, ST_STYLE, NULL, ts_close_style_name(style));
+        recount(st, ST_STATES, NULL, now);
+    } else {
+        g_snprintf(before, sizeof before, "%s, %s", ts_state_name((ts_state)tc->cst),
+                   ts_state_name((ts_state)tc->sst));
+        recount(st, ST_CONNS, ts_outcome_name((ts_outcome)tc->outcome), ts_outcome_name(o));
+        recount(st, ST_CLOSER, closer_name((ts_closer)tc->closer), closer_name(closer));
+        recount(st, ST_STYLE, ts_close_style_name((ts_close_style)tc->style),
+                ts_close_style_name(style));
+        recount(st, ST_STATES, before, now);
+    }
+    tc->outcome = (uint8_t)o;
+    tc->closer = (uint8_t)closer;
+    tc->style = (uint8_t)style;
+    tc->cst = cst;
+    tc->sst = sst;
+    set_half_open(st, run, tc, o == TS_OUTCOME_HALF_OPEN || o == TS_OUTCOME_NO_ANSWER);
+}
+
+static tap_packet_status
+tree_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const void *data,
+            tap_flags_t flags _U_)
+{
+    const ts_tap_data *td = (const ts_tap_data *)data;
+    const ts_record *r = td->rec;
+    tree_run *run = tree_runs ? (tree_run *)g_hash_table_lookup(tree_runs, st) : NULL;
+    tree_conn *tc;
+
+    if (!run)
+        return TAP_PACKET_DONT_REDRAW;
+    tc = (tree_conn *)g_hash_table_lookup(run->conns, GUINT_TO_POINTER(r->stream));
+    if (!tc) {
+        const bool from_client = !(r->flags & TS_REC_FROM_SERVER);
+        char *client = endpoint_str(pinfo, from_client);
+        tc = g_new0(tree_conn, 1);
+        tc->server = endpoint_str(pinfo, !from_client);
+        tc->client = g_strndup(client, (gsize)(strrchr(client, ':') - client));
+        g_free(client);
+        g_hash_table_insert(run->conns, GUINT_TO_POINTER(r->stream), tc);
+    }
+    ts_connstats_add(&tc->stats, r, nstime_to_sec(&pinfo->abs_ts));
+    tree_connection(st, run, tc, td->conn);
+
+    if (r->illegal) {
+        char name[48];
+        ts_illegal_name(r->illegal, name, sizeof name);
+        increase_stat_node(st, ST_ILLEGAL, 0, TRUE, 1);
+        increase_stat_node(st, name, stats_tree_parent_id_by_name(st, ST_ILLEGAL), FALSE, 1);
+    }
+    for (int i = 0; i < TS_AN_COUNT; i++) {
+        if (!(r->anomalies & (1u << i)) || i == TS_AN_HANDSHAKE_STEP || i == TS_AN_TEARDOWN_STEP)
+            continue;
+        increase_stat_node(st, ST_EXPERT, 0, TRUE, 1);
+        increase_stat_node(st, anomaly_names[i], stats_tree_parent_id_by_name(st, ST_EXPERT),
+                           FALSE, 1);
+    }
+    const double rtt = ts_connstats_handshake(&tc->stats);
+    if (!tc->rtt_done && rtt >= 0) {
+        tc->rtt_done = true;
+        stats_tree_manip_node_float(MN_AVERAGE, st, ST_HANDSHAKE, 0, FALSE, (gfloat)(rtt * 1000));
+    }
+    return TAP_PACKET_REDRAW;
+}
+
+/* ---- the per-connection table ------------------------------------------------ */
+
+enum conn_column {
+    COL_STREAM, COL_CLIENT, COL_SERVER, COL_START, COL_DURATION, COL_OUTCOME, COL_CLOSER,
+    COL_STYLE, COL_CLIENT_STATE, COL_SERVER_STATE, COL_ZEEK, COL_HISTORY, COL_SYN_SYNACK,
+    COL_SYNACK_ACK, COL_HANDSHAKE, COL_SEGS_CS, COL_SEGS_SC, COL_BYTES_CS, COL_BYTES_SC,
+    COL_ILLEGAL, COL_WARNINGS, COL_CLOSE_WAIT, COL_FIN_WAIT2, COL_COUNT
+};
+
+/* Column names are padded to the width of their format, so that tshark's
+ * "name |" header lines up with its "format |" cells. */
+static stat_tap_table_item conn_fields[COL_COUNT] = {
+    { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Stream", "%6u" },
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Client                      ", "%-28s" },
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Server                      ", "%-28s" },
+    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "     Start", "%10.6f" },
+    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "  Duration", "%10.6f" },
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Outcome        ", "%-15s" },
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Closer", "%-6s" },
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Close style  ", "%-13s" },
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Client state", "%-12s" },
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Server state", "%-12s" },
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Zeek  ", "%-6s" },
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "History         ", "%-16s" },
+    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "SYN>SYN-ACK ms", "%14.3f" },
+    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "SYN-ACK>ACK ms", "%14.3f" },
+    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Handshake ms", "%12.3f" },
+    { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Segs C>S", "%8u" },
+    { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Segs S>C", "%8u" },
+    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "   Bytes C>S", "%12.0f" },
+    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "   Bytes S>C", "%12.0f" },
+    { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Illegal", "%7u" },
+    { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Warnings", "%8u" },
+    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "CLOSE_WAIT s", "%12.3f" },
+    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "FIN_WAIT2 s", "%11.3f" },
+};
+
+#define CONN_TABLE_NAME "Connections"
+
+/* Rows by stream, per table.  Lifetime: a table's init to its reset. */
+typedef struct conn_row {
+    guint        row;
+    ts_connstats stats;
+    double       start;     /* relative time of its first tapped segment */
+} conn_row;
+
+static GHashTable *rows_by_table;   /* stat_tap_table* -> GHashTable stream -> conn_row */
+
+static GHashTable *
+rows_of(stat_tap_table *table)
+{
+    GHashTable *rows;
+
+    if (!rows_by_table)
+        rows_by_table = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                              (GDestroyNotify)g_hash_table_destroy);
+    rows = (GHashTable *)g_hash_table_lookup(rows_by_table, table);
+    if (!rows) {
+        rows = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+        g_hash_table_insert(rows_by_table, table, rows);
+    }
+    return rows;
+}
+
+static TS_STAT_TAP_INIT_RET
+conns_init(stat_tap_table_ui *ui)
+{
+    stat_tap_table *table = stat_tap_find_table(ui, CONN_TABLE_NAME);
+
+    if (!table) {
+        table = stat_tap_init_table(CONN_TABLE_NAME, COL_COUNT, 0, "tcpstate.stream == %d");
+        stat_tap_add_table(ui, table);
+    }
+    rows_of(table);
+    TS_STAT_TAP_INIT_RETURN;
+}
+
+static void
+set_string(stat_tap_table *table, guint row, enum conn_column col, char *s)
+{
+    stat_tap_table_item_type *item = stat_tap_get_field_data(table, row, col);
+    g_free((char *)item->value.string_value);
+    item->value.string_value = s;
+    stat_tap_set_field_data(table, row, col, item);
+}
+
+static void
+set_float(stat_tap_table *table, guint row, enum conn_column col, double v)
+{
+    stat_tap_table_item_type *item = stat_tap_get_field_data(table, row, col);
+    item->value.float_value = v;
+    stat_tap_set_field_data(table, row, col, item);
+}
+
+static void
+set_uint(stat_tap_table *table, guint row, enum conn_column col, guint v)
+{
+    stat_tap_table_item_type *item = stat_tap_get_field_data(table, row, col);
+    item->value.uint_value = v;
+    stat_tap_set_field_data(table, row, col, item);
+}
+
+static conn_row *
+new_row(stat_tap_table *table, GHashTable *rows, packet_info *pinfo, const ts_record *r)
+{
+    stat_tap_table_item_type items[COL_COUNT];
+    conn_row *cr = g_new0(conn_row, 1);
+    const bool from_client = !(r->flags & TS_REC_FROM_SERVER);
+
+    memset(items, 0, sizeof items);
+    for (int i = 0; i < COL_COUNT; i++)
+        items[i].type = conn_fields[i].type;
+    items[COL_STREAM].value.uint_value = r->stream;
+    items[COL_CLIENT].value.string_value = endpoint_str(pinfo, from_client);
+    items[COL_SERVER].value.string_value = endpoint_str(pinfo, !from_client);
+    for (int i = COL_OUTCOME; i <= COL_HISTORY; i++)
+        items[i].value.string_value = g_strdup("");
+    cr->row = table->num_elements;
+    cr->start = nstime_to_sec(&pinfo->rel_ts);
+    items[COL_START].value.float_value = cr->start;
+    stat_tap_init_table_row(table, cr->row, COL_COUNT, items);
+    g_hash_table_insert(rows, GUINT_TO_POINTER(r->stream), cr);
+    return cr;
+}
+
+static double
+ms(double seconds)
+{
+    return seconds >= 0 ? seconds * 1000 : -1;
+}
+
+static tap_packet_status
+conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const void *data,
+             tap_flags_t flags _U_)
+{
+    stat_data_t *sd = (stat_data_t *)tapdata;
+    const ts_tap_data *td = (const ts_tap_data *)data;
+    const ts_record *r = td->rec;
+    const ts_conn *c = td->conn;
+    stat_tap_table *table = g_array_index(sd->stat_tap_data->tables, stat_tap_table *, 0);
+    GHashTable *rows = rows_of(table);
+    conn_row *cr = (conn_row *)g_hash_table_lookup(rows, GUINT_TO_POINTER(r->stream));
+
+    if (!cr)
+        cr = new_row(table, rows, pinfo, r);
+    ts_connstats_add(&cr->stats, r, nstime_to_sec(&pinfo->abs_ts));
+
+    const guint row = cr->row;
+    set_float(table, row, COL_DURATION, c->sum.last);
+    set_string(table, row, COL_OUTCOME, g_strdup(ts_outcome_name(ts_conn_outcome(c))));
+    set_string(table, row, COL_CLOSER, g_strdup(closer_name(ts_conn_closer(c))));
+    set_string(table, row, COL_STYLE, g_strdup(ts_close_style_name(ts_conn_close_style(c))));
+    set_string(table, row, COL_CLIENT_STATE,
+               g_strdup(ts_state_name(ts_fsm_display(c->ep[TS_CLIENT].st))));
+    set_string(table, row, COL_SERVER_STATE,
+               g_strdup(ts_state_name(ts_fsm_display(c->ep[TS_SERVER].st))));
+    set_string(table, row, COL_ZEEK, g_strdup(ts_stats_zeek_state(c)));
+    set_string(table, row, COL_HISTORY, g_strdup(ts_stats_zeek_history(c)));
+    set_float(table, row, COL_SYN_SYNACK, ms(ts_connstats_syn_to_synack(&cr->stats)));
+    set_float(table, row, COL_SYNACK_ACK, ms(ts_connstats_synack_to_ack(&cr->stats)));
+    set_float(table, row, COL_HANDSHAKE, ms(ts_connstats_handshake(&cr->stats)));
+    set_uint(table, row, COL_SEGS_CS, c->sum.segs[TS_CLIENT]);
+    set_uint(table, row, COL_SEGS_SC, c->sum.segs[TS_SERVER]);
+    set_float(table, row, COL_BYTES_CS, (double)c->sum.bytes[TS_CLIENT]);
+    set_float(table, row, COL_BYTES_SC, (double)c->sum.bytes[TS_SERVER]);
+    set_uint(table, row, COL_ILLEGAL, cr->stats.illegal);
+    set_uint(table, row, COL_WARNINGS, cr->stats.warnings);
+    set_float(table, row, COL_CLOSE_WAIT, ts_connstats_close_wait(&cr->stats));
+    set_float(table, row, COL_FIN_WAIT2, ts_connstats_fin_wait2(&cr->stats));
+    return TAP_PACKET_REDRAW;
+}
+
+static void
+conns_reset(stat_tap_table *table)
+{
+    if (rows_by_table)
+        g_hash_table_remove(rows_by_table, table);
+}
+
+static void
+conns_free_item(stat_tap_table *table _U_, guint row _U_, guint column,
+                stat_tap_table_item_type *field_data)
+{
+    if (conn_fields[column].type == TABLE_ITEM_STRING) {
+        g_free((char *)field_data->value.string_value);
+        field_data->value.string_value = NULL;
+    }
+}
+
+const char *
+ts_stats_zeek_state(const ts_conn *c _U_)
+{
+    return "";
+}
+
+const char *
+ts_stats_zeek_history(const ts_conn *c _U_)
+{
+    return "";
+}
+
+/* ---- registration -------------------------------------------------------------- */
+
+void
+ts_stats_register(void)
+{
+    static stat_tap_table_ui conns_ui = {
+        REGISTER_PACKET_STAT_GROUP_UNSORTED,
+        TS_STATS_MENU TS_STATS_MENU_SEP "Connections",
+        "tcpstate",
+        "tcpstate,conns",
+        conns_init,
+        conns_packet,
+        conns_reset,
+        conns_free_item,
+        NULL,
+        COL_COUNT, conn_fields,
+        0, NULL,
+        NULL,
+        0
+    };
+
+    TS_STATS_TREE_REGISTER("tcpstate", "tcpstate", TS_STATS_MENU TS_STATS_MENU_SEP "Summary", 0,
+                           tree_packet, tree_init, tree_cleanup);
+    register_stat_tap_table_ui(&conns_ui);
+}
