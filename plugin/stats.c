@@ -486,7 +486,7 @@ ts_stats_register(void)
 {
     static stat_tap_table_ui conns_ui = {
         REGISTER_PACKET_STAT_GROUP_UNSORTED,
-        TS_STATS_MENU TS_STATS_MENU_SEP "Connections",
+        TS_STATS_MENU ": Connections",
         "tcpstate",
         "tcpstate,conns",
         conns_init,
