@@ -113,9 +113,9 @@
     X(CHALLENGE_ACK, "challenge_ack", SEQUENCE, NOTE,                                            \
       "Challenge ACK",                                                                           \
       "RFC 5961 3.2 and 4",                                                                      \
-      "The ACK that answers a SYN, or a RST whose sequence number is in the window but not "     \
-      "exact, on a synchronized connection. A legitimate peer that lost its state then resets " \
-      "with the right sequence number.")                                                         \
+      "The ACK that answers a SYN without ACK, or a RST whose sequence number is in the window " \
+      "but not exact, on a synchronized connection. A legitimate peer that lost its state then " \
+      "resets with the right sequence number.")                                                         \
     X(RST_IN_WINDOW, "rst_in_window", SEQUENCE, NOTE,                                            \
       "RST in the window but not at the expected sequence number",                               \
       "RFC 5961 3.2: not accepted; the receiver sends a challenge ACK",                          \

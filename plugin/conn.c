@@ -80,11 +80,12 @@ conn_start(ts_conn *c, const ts_segment *seg)
 
     memset(c, 0, sizeof *c);
     c->flags = TS_CONN_USED;
-    if (!ts_flags_valid(f) && !(f & TS_TH_RST)) {
+    if (!ts_flags_valid(f)) {
         set_client(c, seg, true);
         c->ep[TS_CLIENT].st = sCL;
         c->ep[TS_SERVER].st = sLI;
-        c->flags |= TS_CONN_PROBED;
+        if (!(f & TS_TH_RST))
+            c->flags |= TS_CONN_PROBED;   /* a RST among the flags ends it anyway */
     } else if ((f & TS_TH_SYN) && !(f & TS_TH_ACK)) {
         set_client(c, seg, true);
         c->ep[TS_CLIENT].st = sCL;

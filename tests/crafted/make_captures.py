@@ -511,7 +511,8 @@ class Capture:
     def __init__(self, name, what, how, filters=()):
         self.name, self.what, self.how = name, what, how
         self.frames, self.rows = [], []
-        self.tcp = []           # per frame: (stream, seg, server endpoint, first of its stream) or None
+        # per frame: (stream, seg, receiver endpoint, first of its stream), None if no segment
+        self.tcp = []
         self.filters = list(filters)
         self.streams = WiresharkStreams()
         self.seen_streams = set()
