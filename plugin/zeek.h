@@ -69,15 +69,17 @@ enum ts_zeek_ep_state {
  *                  2 CLOSED 3 other
  *   timer:
  *     bits  0..28  deadline of the pending Zeek timer, in 1/128 s, mod 2^29
- *     bits 29..30  timer kind: 0 inactivity, 1 attempt, 2 delete
- *     bit  31      connection_established was raised (long inactivity
- *                  timeout for ports 21 22 23 513)
+ *     bits 29..30  timer kind: 0 inactivity, 1 attempt, 2 delete,
+ *                  3 expiry of a connection with no valid segment
+ *     bit  31      1 h inactivity timeout: connection_established saw
+ *                  service port 21, 22, 23 or 513
  *   hist[10]: bits 0..74 = 15 history letters of 5 bits (0 = none),
  *     bit 75 Zeek's originator is endpoint 1 (the stream's second sender),
  *     bits 76..77 did_close of endpoint 0 / 1,
  *     bits 78..79 endpoint 0 / 1 has a content hole (missing payload)
- *   cnt[i]: bits 0..3 zero-window counter (w/W), bits 4..7 gap counter
- *     (g/G), both saturating at 15.
+ *   cnt[i]: bits 0..6 = W * 11 + G, the zero-window (w/W) and content gap
+ *     (g/G) counters, each saturating at 10; bit 7: endpoint i's hole
+ *     comes from a payload that was not captured.
  */
 typedef struct ts_zeek {
     uint32_t ep[2];

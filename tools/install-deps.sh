@@ -1,9 +1,13 @@
 #!/bin/sh
-# Install the Debian packages tcpstate needs to build, run and test, if any
-# are missing.  Uses sudo when not root.  Debian 12 (Wireshark 4.0) or later.
+# Install the Debian packages tcpstate needs to build and run, if any are
+# missing; with --test also what the whole test suite needs (the GUI test
+# runs Wireshark under Xvfb).  Uses sudo when not root.  Debian 12 or later.
 set -eu
 
-PACKAGES="wireshark-dev tshark cmake gcc make libc6-dev python3 python3-pytest python3-scapy"
+PACKAGES="wireshark-dev tshark cmake gcc make libc6-dev"
+if [ "${1:-}" = "--test" ]; then
+    PACKAGES="$PACKAGES python3 python3-pytest python3-scapy wireshark-qt xvfb xdotool imagemagick x11-utils"
+fi
 
 missing=""
 for p in $PACKAGES; do

@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-tools/install-deps.sh
+tools/install-deps.sh --test
 
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTCPSTATE_WERROR=ON >/dev/null
 cmake --build build-test -j "$(nproc)"
