@@ -37,13 +37,8 @@
 #define TS_STAT_TAP_INIT_RETURN return
 #endif
 
-/* 4.4: stats_tree_register_plugin() returns its config, and submenus are
- * separated by "//" instead of "/". */
-#if TS_WS_AT_LEAST(4, 4)
-#define TS_STATS_MENU_SEP "//"
-#else
-#define TS_STATS_MENU_SEP "/"
-#endif
+/* 4.4: stats_tree_register_plugin() returns its config (and submenus are
+ * separated by "//" instead of "/"; tcpstate uses none). */
 #define TS_STATS_TREE_REGISTER(tap, abbr, name, flags, packet, init, cleanup) \
     (void)stats_tree_register_plugin(tap, abbr, name, flags, packet, init, cleanup)
 

@@ -120,8 +120,10 @@ restart_probed(ts_conn *c, const ts_segment *seg)
     if (f & (TS_TH_SYN | TS_TH_RST))
         return false;
     const ts_summary sum = c->sum;
+    const ts_zeek zeek = c->zeek;
     conn_start(c, seg);
-    c->sum = sum;
+    c->sum = sum;       /* the connection goes on: only our view of it restarts */
+    c->zeek = zeek;
     return true;
 }
 
@@ -186,11 +188,11 @@ step_sender(ts_endpoint *snd, const ts_class *cl, ts_record *rec)
 
 /* The receiver's events.  A segment that makes no sense for its sender
  * tells nothing about its receiver (a Linux receiver drops it or answers
- * with a RST). */
+ * with a RST), nor does one with a bad checksum (the receiver drops it). */
 static void
-step_receiver(ts_endpoint *rcv, const ts_class *cl, const ts_record *rec)
+step_receiver(ts_endpoint *rcv, const ts_class *cl, const ts_record *rec, bool bad_checksum)
 {
-    if (rec->flags & TS_REC_INVALID)
+    if ((rec->flags & TS_REC_INVALID) || bad_checksum)
         return;
     for (unsigned i = 0; i < cl->nrecv; i++)
         (void)ts_fsm_step(&rcv->st, TS_DIR_RECV, (ts_event)cl->recv[i],
@@ -378,6 +380,38 @@ summarize(ts_conn *c, int from, const ts_segment *seg, const ts_class *cl, const
         s->flags |= TS_SUM_DATA_AFTER_FIN;
 }
 
+/* Zeek's view of the segment (zeek.h); true if Zeek began a new connection
+ * with it, the old one then in *before. */
+static bool
+zeek_view(ts_conn *c, int from, const ts_segment *seg, bool first, ts_zeek *before)
+{
+    ts_zeek_seg z;
+    const double secs = seg->time < 0 ? 0 : seg->time;
+    ts_zeek old;
+
+    if (first && from == TS_SERVER)
+        c->sum.flags |= TS_SUM_FIRST_SERVER;
+    memset(&z, 0, sizeof z);
+    z.ts_sec = (int64_t)secs;
+    z.ts_nsec = (uint32_t)((secs - (double)z.ts_sec) * 1e9);
+    z.seq = seg->seq;
+    z.ack = seg->ack;
+    z.len = seg->len;
+    z.flags = (uint16_t)(seg->flags & 0x3F);
+    z.win = (uint16_t)(seg->win > 0xFFFF ? 0xFFFF : seg->win);
+    z.sport = seg->sport;
+    z.dport = seg->dport;
+    z.from_first = (from == TS_SERVER) == !!(c->sum.flags & TS_SUM_FIRST_SERVER);
+    z.truncated = seg->truncated;
+    z.bad_checksum = seg->bad_checksum && !seg->truncated;
+    old = c->zeek;
+    if (!(ts_zeek_segment(&c->zeek, &z) & TS_ZEEK_NEW) || first)
+        return false;
+    if (before)
+        *before = old;
+    return true;
+}
+
 /* An endpoint that was open and is now CLOSED is done with the connection. */
 static void
 mark_done(ts_endpoint *ep, uint8_t st_before)
@@ -387,7 +421,7 @@ mark_done(ts_endpoint *ep, uint8_t st_before)
 }
 
 unsigned
-ts_conn_track(ts_conn *c, const ts_segment *seg, ts_record *rec)
+ts_conn_track(ts_conn *c, const ts_segment *seg, ts_record *rec, ts_zeek *zeek_before)
 {
     ts_class cl;
     before b;
@@ -406,6 +440,7 @@ ts_conn_track(ts_conn *c, const ts_segment *seg, ts_record *rec)
 
     rec->prev[TS_CLIENT] = (uint8_t)ts_fsm_display(c->ep[TS_CLIENT].st);
     rec->prev[TS_SERVER] = (uint8_t)ts_fsm_display(c->ep[TS_SERVER].st);
+    const bool first_segment = (rec->flags & TS_REC_FIRST) != 0;
     if (restart_probed(c, seg))
         rec->flags |= TS_REC_FIRST;
 
@@ -417,7 +452,7 @@ ts_conn_track(ts_conn *c, const ts_segment *seg, ts_record *rec)
 
     ts_classify(snd, rcv, seg, &cl);
     const bool fin_ok = step_sender(snd, &cl, rec);
-    step_receiver(rcv, &cl, rec);
+    step_receiver(rcv, &cl, rec, seg->bad_checksum);
     mark_done(snd, b.snd_st);
     mark_done(rcv, b.rcv_st);
     note_close(c, from, seg, &cl, fin_ok, &b, rec);
@@ -449,6 +484,8 @@ ts_conn_track(ts_conn *c, const ts_segment *seg, ts_record *rec)
         rec->anomalies |= AN(UNEXPECTED_SEGMENT);
 
     summarize(c, from, seg, &cl, &b, rec);
+    if (zeek_view(c, from, seg, first_segment, zeek_before))
+        track |= TS_TRACK_ZEEK_NEW;
 
     if ((c->flags & TS_CONN_HALF_OPEN) &&
         (synchronized(c) || c->ep[TS_CLIENT].st == sCL || c->ep[TS_SERVER].st == sCL)) {

@@ -17,6 +17,7 @@
 #include "anomalies.h"
 #include "fsm.h"
 #include "summary.h"
+#include "zeek.h"
 
 /* Roles.  Index into ts_conn.ep and ts_record.state. */
 enum { TS_CLIENT = 0, TS_SERVER = 1 };
@@ -46,6 +47,8 @@ typedef struct ts_segment {
     uint16_t flags;     /* TS_TH_* */
     uint16_t sport;
     uint16_t dport;
+    bool     truncated; /* the frame was not captured whole (snaplen) */
+    bool     bad_checksum;  /* verified bad (tcp.check_checksum): the receiver drops it */
 } ts_segment;
 
 /* What the observer knows of one endpoint.  Lifetime: the connection's. */
@@ -80,6 +83,7 @@ typedef enum ts_closer {
  * its first segment in the first pass, never changed after that pass. */
 typedef struct ts_conn {
     ts_summary  sum;        /* outcome, timings, counters (summary.h) */
+    ts_zeek     zeek;       /* Zeek's conn_state and history (zeek.h) */
     ts_endpoint ep[2];      /* [TS_CLIENT], [TS_SERVER] */
     uint64_t client_key;    /* client's address identity (equal ports only) */
     uint32_t flood_server;  /* the SYN-flood detector's index of the server */
@@ -129,10 +133,13 @@ typedef struct ts_record {
 /* What ts_conn_track() tells the SYN-flood detector. */
 #define TS_TRACK_HALF_OPEN_BEGIN 0x01  /* a SYN opened a half-open connection */
 #define TS_TRACK_HALF_OPEN_END   0x02  /* it is no longer half-open */
+#define TS_TRACK_ZEEK_NEW        0x04  /* Zeek would have ended its connection before
+                                          this segment and begun a new one (zeek.h) */
 
 /* Track one segment of c and fill rec; returns TS_TRACK_* bits.  c must be
- * zeroed before its first segment. */
-unsigned ts_conn_track(ts_conn *c, const ts_segment *seg, ts_record *rec);
+ * zeroed before its first segment.  With TS_TRACK_ZEEK_NEW, *zeek_before
+ * (if not NULL) holds the Zeek connection that ended. */
+unsigned ts_conn_track(ts_conn *c, const ts_segment *seg, ts_record *rec, ts_zeek *zeek_before);
 
 /* Whether a stored record's half-open anomaly still holds: no handshake
  * ACK came after the SYN-ACK retransmission, as far as the first pass has

@@ -32,6 +32,7 @@
     X(TCP_ACK_RAW, "tcp.ack_raw",     false)      \
     X(TCP_LEN,     "tcp.len",         false)      \
     X(TCP_WINDOW,  "tcp.window_size", false)      \
+    X(TCP_CKSUM,   "tcp.checksum.status", false)  \
     X(IP_SRC,      "ip.src",          false)      \
     X(IP_DST,      "ip.dst",          false)      \
     X(IPV6_SRC,    "ipv6.src",        false)      \
@@ -193,6 +194,8 @@ ts_extract(packet_info *pinfo, proto_tree *tree, ts_segment *seg)
     seg->ack = uint_of(fi[TS_B_TCP_ACK_RAW]);
     seg->len = uint_of(fi[TS_B_TCP_LEN]);
     seg->win = uint_of(fi[TS_B_TCP_WINDOW]);
+    /* Only verified when the user turns tcp.check_checksum on; 0 = bad. */
+    seg->bad_checksum = fi[TS_B_TCP_CKSUM] && uint_of(fi[TS_B_TCP_CKSUM]) == 0;
     /* The addresses identify the endpoints when both ports are equal, and
      * the server and the sources for the SYN-flood detector.  Of IPv4 and
      * IPv6, the deeper one belongs to this TCP header. */

@@ -52,6 +52,7 @@ static int hf_tcpstate_conn_close_initiator = -1;
 static int hf_tcpstate_conn_close_style = -1;
 static int hf_tcpstate_conn_zeek_state = -1;
 static int hf_tcpstate_conn_history = -1;
+static int hf_tcpstate_conn_zeek_index = -1;
 static int hf_tcpstate_conn_duration = -1;
 
 static gint ett_tcpstate = -1;
@@ -139,7 +140,7 @@ static const value_string teardown_vals[] = {
 /* ---- first pass: compute ------------------------------------------------ */
 
 static const ts_record *
-track_frame(packet_info *pinfo, proto_tree *tree)
+track_frame(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
 {
     ts_segment seg;
     ts_record *rec;
@@ -148,11 +149,15 @@ track_frame(packet_info *pinfo, proto_tree *tree)
     case TS_EXTRACT_SEGMENT: {
         ts_conn *conn = ts_store_conn(seg.stream);
         ts_flood_alarm alarm;
+        ts_zeek ended;
         unsigned track;
 
         rec = ts_store_new_record(pinfo->num);
         seg.time = nstime_to_sec(&pinfo->abs_ts);
-        track = ts_conn_track(conn, &seg, rec);
+        seg.truncated = tvb_captured_length(tvb) < tvb_reported_length(tvb);
+        track = ts_conn_track(conn, &seg, rec, &ended);
+        if (track & TS_TRACK_ZEEK_NEW)
+            ts_store_zeek_ended(seg.stream, pinfo->num, &ended);
         if ((track & TS_TRACK_HALF_OPEN_BEGIN) &&
             ts_flood_begin(conn, seg.stream, &seg, seg.time, &alarm)) {
             rec->anomalies |= TS_AN_BIT(SYN_FLOOD);
@@ -325,8 +330,14 @@ add_experts(packet_info *pinfo, proto_item *ti, const ts_record *r)
 
 /* The connection's summary: final after the first pass, so far during it. */
 static void
-render_conn(tvbuff_t *tvb, proto_tree *tree, const ts_conn *c)
+render_conn(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
 {
+    const ts_conn *c = ts_store_conn(r->stream);
+    /* The Zeek connection this segment belongs to: an earlier one if Zeek
+     * would have split the stream after it, else the current one. */
+    unsigned zeek_index;
+    const ts_zeek *zeek = ts_store_zeek_of(r->stream, pinfo->num, &zeek_index);
+    char history[TS_ZEEK_HIST_BUFSZ];
     const ts_outcome o = ts_conn_outcome(c);
     const ts_closer closer = ts_conn_closer(c);
     const ts_close_style style = ts_conn_close_style(c);
@@ -347,9 +358,12 @@ render_conn(tvbuff_t *tvb, proto_tree *tree, const ts_conn *c)
     proto_item_set_generated(proto_tree_add_uint(ct, hf_tcpstate_conn_close_style, tvb, 0, 0,
                                                  style));
     proto_item_set_generated(proto_tree_add_string(ct, hf_tcpstate_conn_zeek_state, tvb, 0, 0,
-                                                   ts_stats_zeek_state(c)));
+                                                   ts_zeek_conn_state(zeek ? zeek : &c->zeek)));
     proto_item_set_generated(proto_tree_add_string(ct, hf_tcpstate_conn_history, tvb, 0, 0,
-                                                   ts_stats_zeek_history(c)));
+                                                   ts_zeek_history(zeek ? zeek : &c->zeek,
+                                                                   history)));
+    proto_item_set_generated(proto_tree_add_uint(ct, hf_tcpstate_conn_zeek_index, tvb, 0, 0,
+                                                 zeek_index));
     nstime_set_zero(&duration);
     duration.secs = (time_t)c->sum.last;
     duration.nsecs = (int)((c->sum.last - (double)duration.secs) * 1e9);
@@ -396,7 +410,7 @@ render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
         proto_item_set_generated(proto_tree_add_string(st, hf_tcpstate_illegal, tvb, 0, 0, name));
     }
     add_experts(pinfo, ti, r);
-    render_conn(tvb, st, ts_store_conn(r->stream));
+    render_conn(tvb, pinfo, st, r);
 
     if (pref_info_tag == INFO_TAG_ALWAYS || (pref_info_tag == INFO_TAG_CHANGES && changed))
         col_append_fstr(pinfo->cinfo, COL_INFO, " [C:%s S:%s%s%s]", state_name(cst),
@@ -407,7 +421,7 @@ static int
 dissect_tcpstate(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
     const ts_record *rec = PINFO_FD_VISITED(pinfo) ? ts_store_record(pinfo->num)
-                                                   : track_frame(pinfo, tree);
+                                                   : track_frame(tvb, pinfo, tree);
     if (!rec)
         return 0;
     if (rec->flags & TS_REC_QUOTED) {
@@ -498,6 +512,9 @@ proto_register_tcpstate(void)
         { &hf_tcpstate_conn_history,
           { "Zeek history", "tcpstate.conn.history", FT_STRING, BASE_NONE, NULL, 0x0, NULL,
             HFILL } },
+        { &hf_tcpstate_conn_zeek_index,
+          { "Zeek connection within the stream", "tcpstate.conn.zeek_index", FT_UINT32, BASE_DEC,
+            NULL, 0x0, NULL, HFILL } },
         { &hf_tcpstate_conn_duration,
           { "Duration", "tcpstate.conn.duration", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0, NULL,
             HFILL } },

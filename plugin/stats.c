@@ -254,7 +254,7 @@ tree_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_, const v
         g_free(client);
         g_hash_table_insert(run->conns, GUINT_TO_POINTER(r->stream), tc);
     }
-    ts_connstats_add(&tc->stats, r, nstime_to_sec(&pinfo->abs_ts));
+    ts_connstats_add(&tc->stats, r, nstime_to_sec(&pinfo->rel_ts));
     tree_connection(st, run, tc, td->conn);
 
     if (r->illegal) {
@@ -423,7 +423,7 @@ conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const v
 
     if (!cr)
         cr = new_row(table, rows, pinfo, r);
-    ts_connstats_add(&cr->stats, r, nstime_to_sec(&pinfo->abs_ts));
+    ts_connstats_add(&cr->stats, r, nstime_to_sec(&pinfo->rel_ts));
 
     const guint row = cr->row;
     set_float(table, row, COL_DURATION, c->sum.last);
@@ -434,8 +434,9 @@ conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const v
                g_strdup(ts_state_name(ts_fsm_display(c->ep[TS_CLIENT].st))));
     set_string(table, row, COL_SERVER_STATE,
                g_strdup(ts_state_name(ts_fsm_display(c->ep[TS_SERVER].st))));
-    set_string(table, row, COL_ZEEK, g_strdup(ts_stats_zeek_state(c)));
-    set_string(table, row, COL_HISTORY, g_strdup(ts_stats_zeek_history(c)));
+    char history[TS_ZEEK_HIST_BUFSZ];
+    set_string(table, row, COL_ZEEK, g_strdup(ts_zeek_conn_state(&c->zeek)));
+    set_string(table, row, COL_HISTORY, g_strdup(ts_zeek_history(&c->zeek, history)));
     set_float(table, row, COL_SYN_SYNACK, ms(ts_connstats_syn_to_synack(&cr->stats)));
     set_float(table, row, COL_SYNACK_ACK, ms(ts_connstats_synack_to_ack(&cr->stats)));
     set_float(table, row, COL_HANDSHAKE, ms(ts_connstats_handshake(&cr->stats)));
@@ -467,17 +468,6 @@ conns_free_item(stat_tap_table *table _U_, guint row _U_, guint column,
     }
 }
 
-const char *
-ts_stats_zeek_state(const ts_conn *c _U_)
-{
-    return "";
-}
-
-const char *
-ts_stats_zeek_history(const ts_conn *c _U_)
-{
-    return "";
-}
 
 /* ---- registration -------------------------------------------------------------- */
 
@@ -500,7 +490,7 @@ ts_stats_register(void)
         0
     };
 
-    TS_STATS_TREE_REGISTER("tcpstate", "tcpstate", TS_STATS_MENU TS_STATS_MENU_SEP "Summary", 0,
-                           tree_packet, tree_init, tree_cleanup);
+    TS_STATS_TREE_REGISTER("tcpstate", "tcpstate", TS_STATS_MENU, 0, tree_packet, tree_init,
+                           tree_cleanup);
     register_stat_tap_table_ui(&conns_ui);
 }

@@ -20,8 +20,4 @@ typedef struct ts_tap_data {
 /* The stats_tree and the per-connection table (from proto_register). */
 void ts_stats_register(void);
 
-/* Zeek's conn_state and history of a connection ("" until known). */
-const char *ts_stats_zeek_state(const ts_conn *c);
-const char *ts_stats_zeek_history(const ts_conn *c);
-
 #endif /* TCPSTATE_STATS_H */

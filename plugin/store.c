@@ -24,6 +24,12 @@ typedef struct paged {
 static paged records = { NULL, 0, REC_PAGE_BITS, sizeof(ts_record), 0 };
 static paged conns = { NULL, 0, CONN_PAGE_BITS, sizeof(ts_conn), 0 };
 
+typedef struct zeek_ended {
+    uint32_t until;     /* first frame of the next Zeek connection */
+    ts_zeek  zeek;
+} zeek_ended;
+static GHashTable *zeek_by_stream;  /* stream -> GArray of zeek_ended, oldest first */
+
 static void
 paged_free(paged *p)
 {
@@ -64,8 +70,7 @@ paged_at(paged *p, uint32_t index, gboolean create)
 void
 ts_store_init(void)
 {
-    paged_free(&records);
-    paged_free(&conns);
+    ts_store_cleanup();
 }
 
 void
@@ -73,6 +78,50 @@ ts_store_cleanup(void)
 {
     paged_free(&records);
     paged_free(&conns);
+    if (zeek_by_stream)
+        g_hash_table_destroy(zeek_by_stream);
+    zeek_by_stream = NULL;
+}
+
+static void
+array_free(gpointer a)
+{
+    g_array_free((GArray *)a, TRUE);
+}
+
+void
+ts_store_zeek_ended(uint32_t stream, uint32_t frame, const ts_zeek *ended)
+{
+    zeek_ended e = { frame, *ended };
+    GArray *a;
+
+    if (!zeek_by_stream)
+        zeek_by_stream = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, array_free);
+    a = (GArray *)g_hash_table_lookup(zeek_by_stream, GUINT_TO_POINTER(stream));
+    if (!a) {
+        a = g_array_new(FALSE, FALSE, sizeof(zeek_ended));
+        g_hash_table_insert(zeek_by_stream, GUINT_TO_POINTER(stream), a);
+    }
+    g_array_append_val(a, e);
+}
+
+const ts_zeek *
+ts_store_zeek_of(uint32_t stream, uint32_t frame, unsigned *index)
+{
+    GArray *a = zeek_by_stream ? (GArray *)g_hash_table_lookup(zeek_by_stream,
+                                                               GUINT_TO_POINTER(stream))
+                               : NULL;
+    guint i;
+
+    for (i = 0; a && i < a->len; i++) {
+        const zeek_ended *e = &g_array_index(a, zeek_ended, i);
+        if (frame < e->until) {
+            *index = i;
+            return &e->zeek;
+        }
+    }
+    *index = i;
+    return NULL;
 }
 
 ts_record *

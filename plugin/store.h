@@ -29,6 +29,16 @@ const ts_record *ts_store_record(uint32_t frame);
 /* The connection of a stream, created zeroed on first use. */
 ts_conn *ts_store_conn(uint32_t stream);
 
+/* Zeek connections that ended inside a tcp.stream (zeek.h): the one that
+ * ended before `frame` began the next.  Rare (Zeek's timeouts, 4-tuple
+ * reuse); kept so that every segment shows its own Zeek connection. */
+void ts_store_zeek_ended(uint32_t stream, uint32_t frame, const ts_zeek *ended);
+
+/* The Zeek connection a frame of the stream belongs to, if it ended before
+ * the stream's current one; NULL for the current one (the ts_conn's).
+ * *index: the Zeek connection's number within the stream, from 0. */
+const ts_zeek *ts_store_zeek_of(uint32_t stream, uint32_t frame, unsigned *index);
+
 /* Bytes allocated, for the benchmark and tests. */
 uint64_t ts_store_bytes(void);
 

@@ -67,6 +67,7 @@ typedef struct ts_summary {
 #define TS_SUM_DATA_AFTER_FIN 0x08  /* the passive side sent data after acking the first FIN */
 #define TS_SUM_ONE_FIN        0x10  /* at least one FIN (a teardown step) */
 #define TS_SUM_SYNACK         0x20  /* a SYN-ACK was sent */
+#define TS_SUM_FIRST_SERVER   0x40  /* the server sent the connection's first segment */
 
 const char *ts_outcome_name(ts_outcome o);          /* "complete", ...; "none" */
 const char *ts_close_style_name(ts_close_style s);  /* "four_segment", ...; "none" */

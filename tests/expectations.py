@@ -5,9 +5,14 @@
     1<TAB>0<TAB>SYN_SENT<TAB>...                                   (one row per frame)
     filter<TAB><display filter><TAB><count>                       (optional)
     clean                                                         (optional)
+    conn<TAB>stream<TAB>outcome<TAB>...                           (connections' header)
+    conn<TAB>0<TAB>complete<TAB>...                               (one per connection)
 
 "clean" marks a capture with no anomaly by construction: no tcpstate
 expert info of severity Warn or above may appear in it.
+
+"conn" lines give every connection's final summary: the header names any of
+CONN_COLUMNS after "stream"; then one line per tcp.stream, all of them.
 
 '-' means the field is absent; value-string fields are written with their
 labels; repeated occurrences are joined with ','; a present boolean is '1'.
@@ -24,6 +29,8 @@ class Expectation:
         self.rows = {}          # frame number (str) -> [values]
         self.filters = []       # (filter, count)
         self.clean = False
+        self.conn_fields = None     # columns after "stream"
+        self.conns = {}             # stream -> [values]
         self._parse()
 
     def _parse(self):
@@ -35,6 +42,17 @@ class Expectation:
                 cols = line.split("\t")
                 if cols == ["clean"]:
                     self.clean = True
+                elif cols[0] == "conn" and len(cols) > 1 and cols[1] == "stream":
+                    unknown = [c for c in cols[2:] if c not in CONN_COLUMNS]
+                    if unknown:
+                        raise ValueError("%s:%d: unknown conn columns %s" % (self.path, lineno,
+                                                                           unknown))
+                    self.conn_fields = cols[2:]
+                elif cols[0] == "conn":
+                    if self.conn_fields is None or len(cols) != len(self.conn_fields) + 2:
+                        raise ValueError("%s:%d: conn row does not match its header"
+                                         % (self.path, lineno))
+                    self.conns[cols[1]] = cols[2:]
                 elif cols[0] == "frame":
                     self.fields = cols[1:]
                 elif cols[0] == "filter":
@@ -53,6 +71,19 @@ class Expectation:
                 self.capture = cand
         if self.capture is None:
             raise ValueError("%s: no capture next to it" % self.path)
+
+
+# conn columns and the tcpstate field each comes from (read with tshark -2,
+# last segment of the stream).
+CONN_COLUMNS = {
+    "outcome": "tcpstate.conn.outcome",
+    "close_initiator": "tcpstate.conn.close_initiator",
+    "close_style": "tcpstate.conn.close_style",
+    "client_state": "tcpstate.client.state",
+    "server_state": "tcpstate.server.state",
+    "zeek_state": "tcpstate.conn.zeek_state",
+    "history": "tcpstate.conn.history",
+}
 
 
 def find(top):
@@ -74,6 +105,8 @@ def captures(top):
 
 ROLES = {"1": "client", "2": "server", "3": "both"}
 ROLE_FIELDS = ("tcpstate.sender", "tcpstate.closer")
+LABELLED_FIELDS = ("tcpstate.conn.outcome", "tcpstate.conn.close_initiator",
+                   "tcpstate.conn.close_style")
 STATE_FIELDS = ("tcpstate.client.state", "tcpstate.server.state",
                 "tcpstate.client.prev", "tcpstate.server.prev")
 
@@ -89,7 +122,7 @@ def normalise(field, value, labels):
         return "0"
     if field in ROLE_FIELDS:
         return ",".join(ROLES.get(v, v) for v in value.split(","))
-    if field in STATE_FIELDS:
+    if field in STATE_FIELDS or field in LABELLED_FIELDS:
         vs = labels.get(field, {})
         return ",".join(vs.get(v, v) for v in value.split(","))
     return value

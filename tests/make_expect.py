@@ -27,9 +27,15 @@ def main():
     experts = [line.split("\t")[0] for line in subprocess.run(
         [docgen, "anomalies"], capture_output=True, text=True, check=True).stdout.splitlines()]
     experts = [e for e in experts if e not in STEP_EXPERTS]
+    conn_fields = list(expectations.CONN_COLUMNS.values())
     with TShark(plugin) as t:
         labels = t.values()
         rows = t.fields(capture, FIELDS + experts)
+        final = {}
+        for r in t.fields(capture, ["tcpstate.stream"] + conn_fields, extra=["-2"]):
+            if r[1]:
+                final[r[1]] = [expectations.normalise(f, v, labels) or "-"
+                               for f, v in zip(conn_fields, r[2:])]
     print("# Expectations for %s" % os.path.basename(capture))
     print("# how: %s" % how)
     print("\t".join(["frame"] + FIELDS + ["experts"]))
@@ -37,6 +43,11 @@ def main():
         cells = [expectations.normalise(f, v, labels) for f, v in zip(FIELDS, r[1:])]
         present = sorted(e[len("tcpstate."):] for e, v in zip(experts, r[1 + len(FIELDS):]) if v)
         print("\t".join([r[0]] + cells + [",".join(present) or "-"]))
+    print("conn\tstream\t" + "\t".join(expectations.CONN_COLUMNS))
+    for stream in sorted(final, key=int):
+        print("\t".join(["conn", stream] + final[stream]))
+    if "--clean" in sys.argv[5:]:
+        print("clean")
 
 
 if __name__ == "__main__":

@@ -179,3 +179,50 @@ def test_two_pass_identical(tshark, capture):
     strip = lambda out: [[line.split("\t")[i] for i in keep] for line in out.splitlines()]
     assert strip(one) == strip(two)
     assert "\t" in one
+
+
+def tree_counts(out, section):
+    """{child: count} of one top-level node of tshark -z tcpstate,tree."""
+    counts, inside = {}, False
+    for line in out.splitlines():
+        if not line.strip() or line.startswith(("=", "-", "Topic")):
+            continue
+        if not line.startswith(" "):
+            inside = line.startswith(section)
+            continue
+        if inside and not line.startswith("  "):
+            name, count = line[:33].strip(), line[33:].split()[0]
+            counts[name] = int(count)
+    return counts
+
+
+def test_connections(tshark, labels, expect_path):
+    """Every connection's final summary (tshark -2) and the summary tree's
+    counts (-z tcpstate,tree with -2) against the .expect conn lines."""
+    exp = expectations.Expectation(expect_path)
+    if exp.conn_fields is None:
+        pytest.skip("no conn lines")
+    fields = [expectations.CONN_COLUMNS[c] for c in exp.conn_fields]
+    rows = tshark.fields(exp.capture, ["tcpstate.stream"] + fields, extra=["-2"])
+    final = {}
+    for r in rows:
+        if r[1]:
+            final[r[1]] = [expectations.normalise(f, v, labels) for f, v in zip(fields, r[2:])]
+    assert sorted(final, key=int) == sorted(exp.conns, key=int), "connections differ"
+    diffs = ["stream %s %s: got %s, want %s" % (st, col, have, want)
+             for st in exp.conns
+             for col, want, have in zip(exp.conn_fields, exp.conns[st], final[st]) if want != have]
+    assert not diffs, "\n".join(diffs)
+
+    tree = tshark.run(["-2", "-q", "-z", "tcpstate,tree"], capture=exp.capture).stdout
+    for col, section in (("outcome", "Connections by outcome"),
+                         ("close_initiator", "Closed first by"),
+                         ("close_style", "Close style")):
+        if col not in exp.conn_fields:
+            continue
+        i = exp.conn_fields.index(col)
+        want = {}
+        for values in exp.conns.values():
+            want[values[i]] = want.get(values[i], 0) + 1
+        have = {k: v for k, v in tree_counts(tree, section).items() if v}
+        assert have == want, "%s: tree says %s, connections say %s" % (section, have, want)

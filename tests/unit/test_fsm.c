@@ -451,7 +451,7 @@ run_scenarios(const char *path)
 
         ts_record rec;
         seg.time = 1700000000.0 + 0.01 * nseg;
-        ts_conn_track(&conn, &seg, &rec);
+        ts_conn_track(&conn, &seg, &rec, NULL);
         nseg++;
         last_line = line;
         summarized = want_out >= 0 && want_style >= 0;

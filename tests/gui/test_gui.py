@@ -1,0 +1,101 @@
+"""The plugin in Wireshark's Qt GUI: it loads from the build tree, its
+fields filter, and both statistics dialogs open and show its data.
+
+Wireshark runs under a private Xvfb, as "nobody" when we are root, with the
+plugin copied from the build tree (gui_env.py, tshark_env.py).  Nothing here
+reads pixels: windows are found by title (xdotool search --name) and their
+contents read through the clipboard (the dialogs' Copy, Edit > Copy in the
+main window).  Screenshots of each window go to a temp dir, listed at the
+end of the run.
+"""
+
+import os
+
+import pytest
+
+from gui_env import Clipboard, TShark, Wireshark, Xvfb, conns_title, missing_tools
+
+MISSING = missing_tools()
+if MISSING:
+    pytest.skip("GUI test needs %s (not installed)" % ", ".join(MISSING),
+                allow_module_level=True)
+
+# client_close.pcap: one connection, closed first by the client; the
+# server is in CLOSE_WAIT after frame 9 only.
+CAPTURE = "kernel/client_close.pcap"
+
+
+@pytest.fixture(scope="module")
+def gui(request, samples):
+    capture = os.path.join(samples, CAPTURE)
+    env = TShark(request.config.getoption("--plugin-path"))
+    xvfb = clip = ws = None
+    try:
+        xvfb = Xvfb()
+        clip = Clipboard(xvfb.display)
+        ws = Wireshark(env, xvfb.display, capture, args=["-z", "tcpstate,conns"])
+        ws.clipboard = clip
+        ws.wait_main()
+        yield ws
+    finally:
+        if ws:
+            ws.close()
+        if clip:
+            clip.close()
+        if xvfb:
+            xvfb.close()
+        env.close()
+
+
+def test_connections_table(gui, shoot):
+    """-z tcpstate,conns opens Statistics > TCP Connection Lifecycles:
+    Connections at startup, with the connection's row."""
+    wid = gui.wait_window(conns_title(gui.capture))
+    text = gui.copy_dialog(gui.clipboard, wid, "the Connections table")
+    shoot(gui, wid, "connections")
+    assert "TCP Connection Lifecycles: Connections" in text, text
+    header = next((line for line in text.splitlines() if line.startswith("Stream")), "")
+    for column in ("Client", "Server", "Outcome", "Closer", "Close style",
+                   "Client state", "Server state"):
+        assert column in header, header
+    rows = [line.split() for line in text.splitlines() if line.strip().startswith("0 ")]
+    assert rows, text
+    row = rows[0]
+    assert row[1:3] == ["10.99.0.1:40001", "10.99.0.2:5001"], row
+    assert "four_segment" in row, row
+    i = row.index("four_segment")
+    # ... Outcome, Closer, Close style, Client state, Server state ...
+    assert row[i - 2:i + 3] == ["complete", "client", "four_segment", "TIME_WAIT", "CLOSED"], row
+
+
+def test_summary_tree(gui, shoot):
+    """Statistics > TCP Connection Lifecycles (from the menu: the Qt GUI has
+    no -z for a stats_tree)."""
+    gui.wait_window(conns_title(gui.capture))  # opened at startup, before the menu
+    wid = gui.open_summary()
+    text = gui.copy_dialog(gui.clipboard, wid, "the Summary tree")
+    shoot(gui, wid, "summary")
+    assert "TCP Connection Lifecycles:" in text, text
+    for topic in ("Connections by outcome", "Closed first by", "Close style",
+                  "Final states (client, server)", "Expert infos", "Handshake time (ms)"):
+        assert any(line.startswith(topic) for line in text.splitlines()), (topic, text)
+    counts = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and line.startswith(" ") and not line.startswith("  "):
+            counts[parts[0]] = parts[1]
+    assert counts.get("complete") == "1", text
+    assert counts.get("four_segment") == "1", text
+    assert counts.get("tcpstate.client_close") == "1", text
+
+
+def test_filter_and_details(gui, shoot):
+    """The plugin is loaded in this GUI: a display filter on its field
+    selects the segment after which the server is in CLOSE_WAIT, and the
+    packet details show its TCP State Tracking subtree."""
+    gui.apply_filter("tcpstate.server.state == CLOSE_WAIT")
+    text = gui.copy(gui.clipboard, ["ctrl+alt+shift+a"], wid=gui.main,
+                    what="Edit > Copy > All Visible Items", expect="Frame 9:")
+    shoot(gui, gui.main, "main")
+    assert "TCP State Tracking, Client: FIN_WAIT2  Server: CLOSE_WAIT  [Teardown 2/4]" \
+        in text, text
