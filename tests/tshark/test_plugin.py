@@ -2,6 +2,7 @@
 tree text, Info column, expert info."""
 
 import os
+import re
 
 import pytest
 
@@ -148,3 +149,52 @@ def test_server_close_only_on_the_servers_first_fin(tshark, kernel):
     assert out.split("\t")[0] == "8" and len(out.splitlines()) == 1
     assert "The server 10.99.0.2:5002 closed first" in out
     assert tshark.run(["-Y", "tcpstate.server_close"], capture=kernel("client_close")).stdout == ""
+
+
+@pytest.fixture(scope="module")
+def crafted(samples):
+    return lambda name: os.path.join(samples, "crafted", name + ".pcap")
+
+
+def conns_table(out):
+    """(header cells, [row cells]) of tshark -z tcpstate,conns."""
+    lines = out.splitlines()
+    head = next(i for i, l in enumerate(lines) if l.startswith("Stream |"))
+    rows = [l for l in lines[head + 1:] if "|" in l]
+    return lines[head], rows
+
+
+@pytest.mark.parametrize("two_pass", [False, True])
+def test_z_conns_filter_and_alignment(tshark, crafted, two_pass):
+    args = (["-2"] if two_pass else []) + ["-q", "-z", "tcpstate,conns,tcp.port==40062"]
+    header, rows = conns_table(tshark.run(args, capture=crafted("interleaved")).stdout)
+    assert len(rows) == 1, rows
+    cells = [c.strip() for c in rows[0].split("|")]
+    assert cells[:3] == ["1", "10.1.0.1:40062", "10.1.0.2:80"]
+    assert cells[5:10] == ["complete", "server", "four_segment", "CLOSED", "TIME_WAIT"]
+    # every cell lines up under its column title
+    bars = lambda line: [i for i, ch in enumerate(line) if ch == "|"]
+    assert bars(rows[0]) == bars(header)
+    _, everything = conns_table(tshark.run(["-q", "-z", "tcpstate,conns"],
+                                           capture=crafted("interleaved")).stdout)
+    assert len(everything) == 3
+
+
+def test_z_tree_filter(tshark, crafted):
+    out = tshark.run(["-2", "-q", "-z", "tcpstate,tree,tcp.port==40063"],
+                     capture=crafted("interleaved")).stdout
+    assert re.search(r"^Connections by outcome\s+1\s", out, re.M), out
+    assert re.search(r"^ reset_by_server\s+1\s", out, re.M), out
+    assert re.search(r"^ complete\s+0\s", out, re.M), out
+    out = tshark.run(["-2", "-q", "-z", "tcpstate,tree"], capture=crafted("interleaved")).stdout
+    assert re.search(r"^Connections by outcome\s+3\s", out, re.M), out
+    assert re.search(r"^ complete\s+2\s", out, re.M), out
+
+
+def test_conn_fields_final_with_two_passes(tshark, kernel):
+    """The SYN of a connection that completes: 'no_answer' so far, 'complete' with -2."""
+    fields = ["tcpstate.conn.outcome", "tcpstate.conn.zeek_state", "tcpstate.conn.history"]
+    one = tshark.fields(kernel("client_close"), fields, extra=["-Y", "frame.number == 1"])
+    two = tshark.fields(kernel("client_close"), fields, extra=["-2", "-Y", "frame.number == 1"])
+    assert one[0][1:] == ["5", "S0", "S"]
+    assert two[0][1:] == ["1", "SF", "ShADadFf"]
