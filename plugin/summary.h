@@ -17,8 +17,8 @@
     X(COMPLETE,        1, "complete",        "handshake, then a FIN from both sides")   \
     X(RESET_BY_CLIENT, 2, "reset_by_client", "the client's RST ended it")               \
     X(RESET_BY_SERVER, 3, "reset_by_server", "the server's RST ended it")               \
-    X(REFUSED,         4, "refused",         "the SYN was answered by a RST")           \
-    X(NO_ANSWER,       5, "no_answer",       "SYN only: nothing came back")             \
+    X(REFUSED,         4, "refused",         "the SYN (or a probe) was answered by a RST") \
+    X(NO_ANSWER,       5, "no_answer",       "a SYN (or a probe) only: nothing came back") \
     X(HALF_OPEN,       6, "half_open",       "SYN-ACK, but the handshake ACK never came") \
     X(OPEN,            7, "open",            "established at the end of the capture")   \
     X(HALF_CLOSED,     8, "half_closed",     "one FIN only at the end of the capture")  \

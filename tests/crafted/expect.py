@@ -8,6 +8,8 @@ reads it for the tshark tests (tests/tshark/test_captures.py):
     frame   tcpstate.stream   tcpstate.sender   ...   experts   <- header
     1       0                 client            ...   -         <- one row per frame
     filter  <display filter>  <expected frame count>            <- optional
+    conn    stream            outcome   ...                      <- conn header
+    conn    0                 complete  ...                      <- one per tcp.stream
 
 `-` means the field must be absent; value-string fields are given by label
 (state names, client/server/both), the others as numbers or strings
@@ -15,11 +17,16 @@ reads it for the tshark tests (tests/tshark/test_captures.py):
 present boolean is `1`.  The virtual column `experts` lists the tcpstate
 expert infos on the frame, sorted, without the `tcpstate.` prefix, except
 handshake_step and teardown_step (they follow from tcpstate.handshake and
-tcpstate.teardown).
+tcpstate.teardown).  The conn lines (columns of tests/expectations.py
+CONN_COLUMNS) give every connection's final summary: outcome, close
+initiator and close style (docs/stats.md), the states after its last
+segment.
 
 check_capture() runs tshark (a tshark_env.TShark with the plugin loaded) on
 a capture and returns the differences from its .expect file as strings,
-with the same column semantics as tests/tshark/test_captures.py.
+with the same column semantics as tests/tshark/test_captures.py (the conn
+lines against tshark -2 and the counts of -z tcpstate,tree, as its
+test_connections).
 """
 
 import os
@@ -62,8 +69,11 @@ def anomaly_names(path=ANOMALIES_H):
     return names
 
 
-def format_expect(capture_name, how, rows, filters=(), fields=FIELDS):
-    """rows: one dict {field: value or None} per frame, in frame order."""
+def format_expect(capture_name, how, rows, filters=(), fields=FIELDS, conns=None,
+                  conn_fields=()):
+    """rows: one dict {field: value or None} per frame, in frame order;
+    conns: {tcp.stream: {column: value}}, the conn lines, with the columns
+    conn_fields (tests/expectations.py CONN_COLUMNS)."""
     out = ["# Expectations for %s" % capture_name, "# how: %s" % how,
            "\t".join(["frame"] + list(fields))]
     for n, row in enumerate(rows, 1):
@@ -82,6 +92,16 @@ def format_expect(capture_name, how, rows, filters=(), fields=FIELDS):
         if "\t" in flt:
             raise ValueError("a tab in filter %r" % flt)
         out.append("filter\t%s\t%d" % (flt, count))
+    if conns:
+        unknown = set(conn_fields) - set(expectations.CONN_COLUMNS)
+        if unknown:
+            raise ValueError("unknown conn columns %s" % sorted(unknown))
+        out.append("\t".join(["conn", "stream"] + list(conn_fields)))
+        for stream in sorted(conns):
+            cells = [str(conns[stream][c]) for c in conn_fields]
+            if any("\t" in c or not c for c in cells):
+                raise ValueError("stream %s: an empty cell or a tab in its conn line" % stream)
+            out.append("\t".join(["conn", str(stream)] + cells))
     return "\n".join(out) + "\n"
 
 
@@ -124,4 +144,65 @@ def check_capture(tshark, capture, expect_path=None, labels=None, anomalies=None
         n = len(proc.stdout.split())
         if n != count:
             errors.append("%s: filter %r matches %d frames, expected %d" % (name, flt, n, count))
+    if exp.conn_fields is not None:
+        errors += check_conns(tshark, exp, labels)
+    return errors
+
+
+# The summary tree's sections that count connections by a conn column.
+TREE_SECTIONS = (("outcome", "Connections by outcome"), ("close_initiator", "Closed first by"),
+                 ("close_style", "Close style"))
+
+
+def tree_counts(out, section):
+    """{child: count} of one top-level node of tshark -z tcpstate,tree (as
+    tests/tshark/test_captures.py reads it)."""
+    counts, inside = {}, False
+    for line in out.splitlines():
+        if not line.strip() or line.startswith(("=", "-", "Topic")):
+            continue
+        if not line.startswith(" "):
+            inside = line.startswith(section)
+            continue
+        if inside and not line.startswith("  "):
+            counts[line[:33].strip()] = int(line[33:].split()[0])
+    return counts
+
+
+def check_conns(tshark, exp, labels):
+    """The conn lines against tshark -2 (every stream's last segment) and
+    the counts of -z tcpstate,tree, as test_connections of
+    tests/tshark/test_captures.py checks them; one tshark run."""
+    name = os.path.basename(exp.capture)
+    fields = [expectations.CONN_COLUMNS[c] for c in exp.conn_fields]
+    args = ["-2", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,",
+            "-e", "frame.number", "-e", "tcpstate.stream"]
+    for f in fields:
+        args += ["-e", f]
+    out = tshark.run(args + ["-z", "tcpstate,tree"], capture=exp.capture).stdout
+    rows, _, tree = out.partition("\n=")
+    final = {}
+    for line in rows.splitlines():
+        r = line.split("\t")
+        if len(r) == len(fields) + 2 and r[1]:
+            final[r[1]] = [expectations.normalise(f, v, labels) for f, v in zip(fields, r[2:])]
+    errors = []
+    if sorted(final, key=int) != sorted(exp.conns, key=int):
+        errors.append("%s: streams %s, conn lines for %s" % (name, sorted(final, key=int),
+                                                            sorted(exp.conns, key=int)))
+    for stream in sorted(exp.conns, key=int):
+        for col, want, have in zip(exp.conn_fields, exp.conns[stream], final.get(stream, [])):
+            if want != have:
+                errors.append("%s stream %s: %s = %s, expected %s" % (name, stream, col, have,
+                                                                       want))
+    for col, section in TREE_SECTIONS:
+        if col not in exp.conn_fields:
+            continue
+        i = exp.conn_fields.index(col)
+        want = {}
+        for values in exp.conns.values():
+            want[values[i]] = want.get(values[i], 0) + 1
+        have = {k: v for k, v in tree_counts(tree, section).items() if v}
+        if have != want:
+            errors.append("%s: tree %r says %s, the conn lines %s" % (name, section, have, want))
     return errors

@@ -20,14 +20,22 @@ Two kinds of captures, all in sample-captures/crafted/:
       spec of the state machine), the expectations taken from the scenario
       (states, hs=, td=, sticky closer=, mid, an=, ill=) plus the sender's
       role, tcpstate.stream 0 and roles_guessed on the first mid-stream
-      segment.  Scenarios Wireshark cannot dissect as one connection are in
+      segment; its conn line from the last segment's out=, style=, closer=
+      and states.  Scenarios Wireshark cannot dissect as one connection are in
       SKIP, with the reason.
   NAME.pcap            hand-crafted (HANDCRAFTED below): encapsulations,
       ICMP errors, port reuse, equal ports, interleaving, truncation,
       mid-stream pickups, illegal flags, every anomaly, a SYN flood.  Their
       segments are written in the scenario syntax too, with the expected
       states and anomalies spelled out per segment (or computed by the same
-      rules where there are many, as for the illegal flags and the flood).
+      rules where there are many, as for the illegal flags and the flood),
+      out= and style= on each connection's last segment.
+
+Every capture's .expect ends with `conn` lines, one per tcp.stream: outcome,
+close_initiator, close_style, client_state, server_state (docs/stats.md).
+Where they are written (out=, style=) they are checked against the same
+rules applied to the segments' expectations (derive_summary()); the
+connections built by program (illegal_flags) take them from those rules.
 
 Hand-crafted segment lines may also carry `mss=N` before the `->`: an MSS
 option (scenarios.txt has no options).
@@ -160,9 +168,16 @@ ANOMALIES = anomaly_names()
 # Expert infos that follow from other keys: never written with an=.
 IMPLIED = {"handshake_step": "hs=", "teardown_step": "td=",
            "roles_guessed": "the connection's first `mid` segment"}
-# out= and style= (the connection's summary, on its last segment) are known
-# but no column of the .expect files.
+# out= and style= (the connection's outcome and close style, docs/stats.md)
+# go on a connection's last segment, together: its `conn` line.
 KEYS = ("hs", "td", "closer", "mid", "invalid", "from", "int", "an", "ill", "out", "style")
+# docs/stats.md, in the order of precedence of the outcomes
+OUTCOMES = ("midstream", "refused", "complete", "reset_by_client", "reset_by_server",
+            "half_closed", "open", "half_open", "no_answer")
+STYLES = ("four_segment", "three_segment", "simultaneous", "half_close", "rst_by_client",
+          "rst_by_server", "none")
+# the conn columns of the .expect files (tests/expectations.py CONN_COLUMNS)
+CONN_FIELDS = ("outcome", "close_initiator", "close_style", "client_state", "server_state")
 
 
 class Segment:
@@ -236,6 +251,12 @@ def parse_segment(text, closer, line=0, options=False):
         keys["an"] = names
     if "ill" in keys and (not isinstance(keys["ill"], str) or not keys["ill"]):
         raise ValueError("line %d: ill= needs a name" % line)
+    if ("out" in keys) != ("style" in keys):
+        raise ValueError("line %d: out= and style= go together" % line)
+    if "out" in keys and keys["out"] not in OUTCOMES:
+        raise ValueError("line %d: unknown outcome %r" % (line, keys["out"]))
+    if "style" in keys and keys["style"] not in STYLES:
+        raise ValueError("line %d: unknown close style %r" % (line, keys["style"]))
     seg = Segment(lt[0], parse_flags(lt[1]), int(lt[2]), int(lt[3]), length, win,
                   rt[0], rt[1], keys, closer, line, mss)
     seg.flags_text = lt[1]
@@ -339,6 +360,120 @@ def connection_rows(segs, client, stream):
             mid_seen = True
         rows.append(expected_row(seg, client, stream, implied))
     return rows
+
+
+def steps(seg, key):
+    """The steps of hs= or td= on seg, as a set of strings."""
+    v = seg.keys.get(key)
+    return set(v.split(",")) if isinstance(v, str) else set()
+
+
+def acks(seg, seq):
+    """Whether seg acknowledges the sequence number seq (its ack is beyond
+    it, modulo 2^32)."""
+    return bool(seg.flags & ACK) and 0 < (seg.ack - seq) & 0xFFFFFFFF < 1 << 31
+
+
+def derive_summary(segs, client):
+    """A connection's conn line {column: value} by the rules of
+    docs/stats.md, from its segments' expectations (states, hs=, td=,
+    closer=, mid, an=refused) and flags:
+
+    outcome, the first that applies:
+      midstream        a segment picked up mid-stream (`mid`)
+      refused          the SYN answered by a RST (an=refused)
+      complete         both FINs (teardown step 3) before any RST
+      reset_by_X       X sent the first RST
+      half_closed      one FIN (teardown step 1 or 3)
+      open             the handshake completed (handshake step 3)
+      half_open        a SYN-ACK (valid flags) without the handshake ACK
+      no_answer        anything else
+    close_initiator: the sticky closer= (none if never given)
+    close_style, the first that applies:
+      simultaneous     closer both (the FINs crossed)
+      rst_by_X         X's RST came before both FINs
+      half_close       data from the other side once it acked the first FIN
+                       (a segment with payload that acks the first FIN, its
+                       sender not having sent a FIN of its own yet)
+      three_segment    both FINs, the second one acking the first (td=2,3)
+      four_segment     both FINs otherwise
+      none             not closed
+    client_state, server_state: after the last segment."""
+    def role(seg):
+        return "client" if seg.who == client else "server"
+
+    first_rst = next((i for i, s in enumerate(segs) if s.flags & RST), None)
+    before_rst = segs if first_rst is None else segs[:first_rst]
+    second_fin = next((s for s in before_rst if "3" in steps(s, "td")), None)
+    first_fin = next((i for i, s in enumerate(segs) if "1" in steps(s, "td")), None)
+
+    if any(s.keys.get("mid") for s in segs):
+        outcome = "midstream"
+    elif any("refused" in s.keys.get("an", []) for s in segs):
+        outcome = "refused"
+    elif second_fin is not None:
+        outcome = "complete"
+    elif first_rst is not None:
+        outcome = "reset_by_" + role(segs[first_rst])
+    elif any(steps(s, "td") & {"1", "3"} for s in segs):
+        outcome = "half_closed"
+    elif any("3" in steps(s, "hs") for s in segs):
+        outcome = "open"
+    elif any(s.flags & (SYN | ACK | RST) == SYN | ACK and flags_valid(s.flags) for s in segs):
+        outcome = "half_open"
+    else:
+        outcome = "no_answer"
+
+    closer = segs[-1].closer or "none"
+    data_after_fin = False
+    if first_fin is not None:
+        fin = segs[first_fin]
+        fin_seq = (fin.seq + fin.len) & 0xFFFFFFFF     # the FIN's sequence number
+        other_fin = False
+        for s in segs[first_fin + 1:]:
+            if s.who == fin.who:
+                continue
+            if s.len and acks(s, fin_seq) and not other_fin:
+                data_after_fin = True
+            other_fin = other_fin or bool(s.flags & FIN)
+    if closer == "both":
+        style = "simultaneous"
+    elif first_rst is not None and second_fin is None:
+        style = "rst_by_" + role(segs[first_rst])
+    elif data_after_fin:
+        style = "half_close"
+    elif second_fin is not None:
+        style = "three_segment" if "2" in steps(second_fin, "td") else "four_segment"
+    else:
+        style = "none"
+    return {"outcome": outcome, "close_initiator": closer, "close_style": style,
+            "client_state": segs[-1].client, "server_state": segs[-1].server}
+
+
+def conn_summary(segs, client, where, derive=False):
+    """The conn line {column: value} of a connection: from out= and style=
+    on its last segment (the only one that may carry them), checked against
+    derive_summary(); or, derive=True (connections built by program), from
+    derive_summary() alone."""
+    derived = derive_summary(segs, client)
+    for seg in segs[:-1]:
+        if "out" in seg.keys:
+            raise ValueError("%s, line %d: out= and style= belong on the last segment"
+                             % (where, seg.line))
+    last = segs[-1]
+    if derive:
+        if "out" in last.keys:
+            raise ValueError("%s: out= on a connection whose summary is derived" % where)
+        return derived
+    if "out" not in last.keys:
+        raise ValueError("%s, line %d: the last segment needs out= and style=" % (where, last.line))
+    given = dict(derived, outcome=last.keys["out"], close_style=last.keys["style"])
+    if given != derived:
+        raise ValueError("%s: out=%s style=%s, but the rules of docs/stats.md "
+                         "(derive_summary) give out=%s style=%s"
+                         % (where, given["outcome"], given["close_style"], derived["outcome"],
+                            derived["close_style"]))
+    return given
 
 
 def quoted_row(stream):
@@ -516,6 +651,7 @@ class Capture:
         self.filters = list(filters)
         self.streams = WiresharkStreams()
         self.seen_streams = set()
+        self.conns = {}     # tcp.stream -> its conn line {column: value}
 
     def add(self, frame, row, link=None, seg=None):
         if seg is not None:
@@ -531,6 +667,12 @@ class Capture:
             self.tcp.append(None)
         self.frames.append(frame)
         self.rows.append(row)
+
+    def set_conn(self, stream, summary):
+        """The conn line of tcp.stream stream (once its last segment is in)."""
+        if stream in self.conns:
+            raise ValueError("%s: two conn lines for stream %d" % (self.name, stream))
+        self.conns[stream] = summary
 
     def flood_alarms(self):
         """Frame indexes where tcpstate.syn_flood belongs (docs/expert.md, SYN
@@ -591,10 +733,14 @@ class Capture:
 
     def files(self):
         """{file name: bytes}"""
+        if set(self.conns) != self.seen_streams:
+            raise ValueError("%s: conn lines for streams %s, but its segments are in streams %s"
+                             % (self.name, sorted(self.conns), sorted(self.seen_streams)))
         return {
             self.name + ".pcap": pcap_bytes(self.frames),
             self.name + ".expect": format_expect(self.name + ".pcap", self.how, self.rows,
-                                                 self.filters).encode("utf-8"),
+                                                 self.filters, conns=self.conns,
+                                                 conn_fields=CONN_FIELDS).encode("utf-8"),
         }
 
 
@@ -609,6 +755,7 @@ def scenario_capture(name, ports, segs, desc):
                   "b = 10.1.0.2:%d)" % (SCRIPT, name, ports[0], ports[1]))
     for seg, row in zip(segs, connection_rows(segs, client, 0)):
         cap.add(link.frame(seg), row, link, seg)
+    cap.set_conn(0, conn_summary(segs, client, "scenario %s" % name))
     return cap
 
 
@@ -620,20 +767,28 @@ def scenario_splits(ports, segs):
 
 class Conn:
     """A hand-crafted connection: a Link, a stream number and its segments
-    (scenario syntax, expectations spelled out)."""
+    (scenario syntax, expectations spelled out, out= and style= on the last
+    segment; derive=True for connections built by program: their summary
+    comes from derive_summary())."""
 
-    def __init__(self, link, stream, block, client="a"):
+    def __init__(self, link, stream, block, client="a", derive=False):
         self.link, self.stream, self.client = link, stream, client
         self.segs = parse_block(block)
         self.rows = connection_rows(self.segs, client, stream)
+        self.summary = conn_summary(self.segs, client, "stream %d (%s:%d -> %s:%d)" % (
+            stream, link.ip["a"], link.port["a"], link.ip["b"], link.port["b"]), derive)
         self.next = 0
 
     def emit(self, cap, n=None):
-        """Add the next n segments (all remaining if None) to cap."""
+        """Add the next n segments (all remaining if None) to cap; after the
+        last, the connection's conn line."""
         end = len(self.segs) if n is None else self.next + n
         for seg, row in zip(self.segs[self.next:end], self.rows[self.next:end]):
             cap.add(self.link.frame(seg), row, self.link, seg)
+        done = self.next < len(self.segs) <= end
         self.next = min(end, len(self.segs))
+        if done:
+            cap.set_conn(self.stream, self.summary)
 
     def quoted(self, cap, block, router, mtu):
         """An ICMP error quoting the segment of block (one line; its
@@ -670,7 +825,7 @@ a PA  1621 5001 len=80    -> ESTABLISHED ESTABLISHED
 b A   5001 1701           -> ESTABLISHED ESTABLISHED
 a FA  1701 5001           -> FIN_WAIT1 ESTABLISHED    td=1 closer=client an=client_close
 b FA  5001 1702           -> FIN_WAIT2 LAST_ACK       td=2,3
-a A   1702 5002           -> TIME_WAIT CLOSED         td=4
+a A   1702 5002           -> TIME_WAIT CLOSED         td=4 out=complete style=three_segment
 """)
     v4.emit(cap, 5)
     # the 600-byte segment that never made it past the router (not captured)
@@ -685,7 +840,7 @@ b A   5001 2401           -> ESTABLISHED ESTABLISHED
 b FA  5001 2401           -> ESTABLISHED FIN_WAIT1    td=1 closer=server an=server_close
 a A   2401 5002           -> CLOSE_WAIT FIN_WAIT2     td=2
 a FA  2401 5002           -> LAST_ACK FIN_WAIT2       td=3
-b A   5002 2402           -> CLOSED TIME_WAIT         td=4
+b A   5002 2402           -> CLOSED TIME_WAIT         td=4 out=complete style=four_segment
 """)
     v6.emit(cap, 5)
     v6.quoted(cap, "a A 1101 5001 len=1300 -> ESTABLISHED ESTABLISHED", "2001:db8::fe", 1280)
@@ -708,7 +863,7 @@ a A   1021 5041           -> ESTABLISHED ESTABLISHED
 a FA  1021 5041           -> FIN_WAIT1 ESTABLISHED    td=1 closer=client an=client_close
 b A   5041 1022           -> FIN_WAIT2 CLOSE_WAIT     td=2
 b FA  5041 1022           -> FIN_WAIT2 LAST_ACK       td=3
-a A   1022 5042           -> TIME_WAIT CLOSED         td=4
+a A   1022 5042           -> TIME_WAIT CLOSED         td=4 out=complete style=four_segment
 """)
     c4 = Conn(Link("10.1.0.1", "10.1.0.2", 40011, 8080, qinq(200, 300)), 1, HANDSHAKE + """
 a PA  1001 5001 len=20    -> ESTABLISHED ESTABLISHED
@@ -716,7 +871,7 @@ b PA  5001 1021 len=40    -> ESTABLISHED ESTABLISHED
 b FA  5041 1021           -> ESTABLISHED FIN_WAIT1    td=1 closer=server an=server_close
 a A   1021 5042           -> CLOSE_WAIT FIN_WAIT2     td=2
 a FA  1021 5042           -> LAST_ACK FIN_WAIT2       td=3
-b A   5042 1022           -> CLOSED TIME_WAIT         td=4
+b A   5042 1022           -> CLOSED TIME_WAIT         td=4 out=complete style=four_segment
 """)
     c6.emit(cap)
     c4.emit(cap)
@@ -737,7 +892,7 @@ a PA  1001 5001 len=30    -> ESTABLISHED ESTABLISHED
 b PA  5001 1031 len=60    -> ESTABLISHED ESTABLISHED
 a FA  1031 5061           -> FIN_WAIT1 ESTABLISHED    td=1 closer=client an=client_close
 b FA  5061 1032           -> FIN_WAIT2 LAST_ACK       td=2,3
-a A   1032 5062           -> TIME_WAIT CLOSED         td=4
+a A   1032 5062           -> TIME_WAIT CLOSED         td=4 out=complete style=three_segment
 """)
     ipip = Conn(Link("10.2.0.1", "10.2.0.2", 40021, 22,
                      tunnel("ipip", "198.51.100.1", "198.51.100.2")), 1, HANDSHAKE + """
@@ -746,7 +901,7 @@ a PA  1001 5031 len=30    -> ESTABLISHED ESTABLISHED
 a FA  1031 5031           -> FIN_WAIT1 ESTABLISHED    td=1 closer=client an=client_close
 b A   5031 1032           -> FIN_WAIT2 CLOSE_WAIT     td=2
 b FA  5031 1032           -> FIN_WAIT2 LAST_ACK       td=3
-a A   1032 5032           -> TIME_WAIT CLOSED         td=4
+a A   1032 5032           -> TIME_WAIT CLOSED         td=4 out=complete style=four_segment
 """)
     gre.emit(cap)
     ipip.emit(cap)
@@ -769,7 +924,7 @@ b PA  5001 1011 len=10    -> ESTABLISHED ESTABLISHED
 a FA  1011 5011           -> FIN_WAIT1 ESTABLISHED    td=1 closer=client an=client_close
 b A   5011 1012           -> FIN_WAIT2 CLOSE_WAIT     td=2
 b FA  5011 1012           -> FIN_WAIT2 LAST_ACK       td=3
-a A   1012 5012           -> TIME_WAIT CLOSED         td=4
+a A   1012 5012           -> TIME_WAIT CLOSED         td=4 out=complete style=four_segment
 """).emit(cap)
     Conn(link, 1, """
 a S   90000 0             -> SYN_SENT LISTEN          hs=1
@@ -778,7 +933,7 @@ a A   90001 70001         -> ESTABLISHED ESTABLISHED  hs=3
 a PA  90001 70001 len=10  -> ESTABLISHED ESTABLISHED
 b FA  70001 90011         -> ESTABLISHED FIN_WAIT1    td=1 closer=server an=server_close
 a FA  90011 70002         -> LAST_ACK FIN_WAIT2       td=2,3
-b A   70002 90012         -> CLOSED TIME_WAIT         td=4
+b A   70002 90012         -> CLOSED TIME_WAIT         td=4 out=complete style=three_segment
 """).emit(cap)
     return cap
 
@@ -800,7 +955,7 @@ b PA  5001 1020 len=19    -> ESTABLISHED ESTABLISHED
 a A   1020 5020           -> ESTABLISHED ESTABLISHED
 b FA  5020 1020           -> ESTABLISHED FIN_WAIT1    td=1 closer=server an=server_close
 a FA  1020 5021           -> LAST_ACK FIN_WAIT2       td=2,3
-b A   5021 1021           -> CLOSED TIME_WAIT         td=4
+b A   5021 1021           -> CLOSED TIME_WAIT         td=4 out=complete style=three_segment
 """).emit(cap)
     # a = 10.1.0.4 (first sender: the client), b = 10.1.0.3
     Conn(Link("10.1.0.4", "10.1.0.3", 179, 179), 1, """
@@ -808,7 +963,7 @@ a PA  3001 8001 len=19    -> ESTABLISHED ESTABLISHED  mid from=client
 b A   8001 3020           -> ESTABLISHED ESTABLISHED  mid from=server
 b PA  8001 3020 len=19    -> ESTABLISHED ESTABLISHED  mid
 a A   3020 8020           -> ESTABLISHED ESTABLISHED  mid
-a RA  3020 8020           -> CLOSED CLOSED            mid closer=client an=client_reset
+a RA  3020 8020           -> CLOSED CLOSED            mid closer=client an=client_reset out=midstream style=rst_by_client
 """).emit(cap)
     return cap
 
@@ -830,7 +985,7 @@ b PA  5001 1011 len=10    -> ESTABLISHED ESTABLISHED
 a FA  1011 5011           -> FIN_WAIT1 ESTABLISHED    td=1 closer=client an=client_close
 b A   5011 1012           -> FIN_WAIT2 CLOSE_WAIT     td=2
 b FA  5011 1012           -> FIN_WAIT2 LAST_ACK       td=3
-a A   1012 5012           -> TIME_WAIT CLOSED         td=4
+a A   1012 5012           -> TIME_WAIT CLOSED         td=4 out=complete style=four_segment
 """)
     c2 = Conn(Link("10.1.0.1", "10.1.0.2", 40062, 80), 1, """
 a S   2000 0              -> SYN_SENT LISTEN          hs=1
@@ -840,14 +995,14 @@ a PA  2001 6001 len=10    -> ESTABLISHED ESTABLISHED
 b FA  6001 2011           -> ESTABLISHED FIN_WAIT1    td=1 closer=server an=server_close
 a A   2011 6002           -> CLOSE_WAIT FIN_WAIT2     td=2
 a FA  2011 6002           -> LAST_ACK FIN_WAIT2       td=3
-b A   6002 2012           -> CLOSED TIME_WAIT         td=4
+b A   6002 2012           -> CLOSED TIME_WAIT         td=4 out=complete style=four_segment
 """)
     c3 = Conn(Link("10.1.0.1", "10.1.0.2", 40063, 80), 2, """
 a S   3000 0              -> SYN_SENT LISTEN          hs=1
 b SA  7000 3001           -> SYN_SENT SYN_RECV        hs=2
 a A   3001 7001           -> ESTABLISHED ESTABLISHED  hs=3
 a PA  3001 7001 len=10    -> ESTABLISHED ESTABLISHED
-b RA  7001 3011           -> CLOSED CLOSED            closer=server an=server_reset
+b RA  7001 3011           -> CLOSED CLOSED            closer=server an=server_reset out=reset_by_server style=rst_by_server
 """)
     # c1 SYN, c2 SYN, c1 SYN-ACK, c3 SYN, then round robin one segment each
     c1.emit(cap, 1)
@@ -868,7 +1023,7 @@ def truncated_handshake():
                            ("tcpstate.client.state == ESTABLISHED", 0)])
     Conn(Link("10.1.0.1", "10.1.0.2", 40070, 80), 0, """
 a S   1000 0              -> SYN_SENT LISTEN          hs=1
-b SA  5000 1001           -> SYN_SENT SYN_RECV        hs=2
+b SA  5000 1001           -> SYN_SENT SYN_RECV        hs=2 out=half_open style=none
 """).emit(cap)
     return cap
 
@@ -884,7 +1039,7 @@ def truncated_close():
 a PA  1001 5001 len=10    -> ESTABLISHED ESTABLISHED
 b PA  5001 1011 len=10    -> ESTABLISHED ESTABLISHED
 a FA  1011 5011           -> FIN_WAIT1 ESTABLISHED    td=1 closer=client an=client_close
-b A   5011 1012           -> FIN_WAIT2 CLOSE_WAIT     td=2
+b A   5011 1012           -> FIN_WAIT2 CLOSE_WAIT     td=2 out=half_closed style=none
 """).emit(cap)
     return cap
 
@@ -906,14 +1061,14 @@ a PA  1011 5021 len=10    -> ESTABLISHED ESTABLISHED  mid
 b FA  5021 1021           -> ESTABLISHED FIN_WAIT1    mid td=1 closer=server an=server_close
 a A   1021 5022           -> CLOSE_WAIT FIN_WAIT2     mid td=2
 a FA  1021 5022           -> LAST_ACK FIN_WAIT2       mid td=3
-b A   5022 1022           -> CLOSED TIME_WAIT         mid td=4
+b A   5022 1022           -> CLOSED TIME_WAIT         mid td=4 out=midstream style=four_segment
 """).emit(cap)
     Conn(Link("2001:db8::1", "2001:db8::2", 52000, 22), 1, """
 b PA  5001 1001 len=30    -> ESTABLISHED ESTABLISHED  mid from=server
 a PA  1001 5031 len=30    -> ESTABLISHED ESTABLISHED  mid from=client
 b A   5031 1031           -> ESTABLISHED ESTABLISHED  mid
 b PA  5031 1031 len=30    -> ESTABLISHED ESTABLISHED  mid
-a R   1031 0              -> CLOSED CLOSED            mid closer=client an=client_reset
+a R   1031 0              -> CLOSED CLOSED            mid closer=client an=client_reset out=midstream style=rst_by_client
 """).emit(cap)
     return cap
 
@@ -1024,7 +1179,8 @@ def illegal_flags():
             reply = answer(f, seq, ack)
             if reply:
                 block += reset_answer_line(reply)
-            Conn(Link("10.1.6.1", "10.1.6.2", base_port + i, port), stream, block).emit(cap)
+            Conn(Link("10.1.6.1", "10.1.6.2", base_port + i, port), stream, block,
+                 derive=True).emit(cap)
             stream += 1
     # (c): the handshake of HANDSHAKE, then the probe at the client's
     # snd_nxt 1001 with the server's snd_nxt 5001 as ack; last, a SYN+URG
@@ -1034,7 +1190,7 @@ def illegal_flags():
         link = Link("10.1.6.1", "10.1.6.2", 43001 + i, 80)
         reply = linux_established_answer(f)
         if ws_starts_new_stream(f, seq, base=1000):     # the client's ISN
-            Conn(link, stream, HANDSHAKE).emit(cap)
+            Conn(link, stream, HANDSHAKE, derive=True).emit(cap)
             stream += 1
             block = probe_first_line(f, seq, ack)
             if reply == "challenge":
@@ -1042,7 +1198,7 @@ def illegal_flags():
                 # tcpstate starts over mid-stream
                 block += line("b", ACK, 5001, 1001, "ESTABLISHED", "ESTABLISHED", mid=True,
                               **{"from": "server"})
-            Conn(link, stream, block).emit(cap)
+            Conn(link, stream, block, derive=True).emit(cap)
         else:
             block = HANDSHAKE
             if f & RST:
@@ -1063,7 +1219,7 @@ def illegal_flags():
                 # scenarios syn_when_synchronized and synack_when_synchronized)
                 block += line("b", ACK, 5001, 1001, "ESTABLISHED", "ESTABLISHED",
                               an=["challenge_ack"] if not f & ACK else None)
-            Conn(link, stream, block).emit(cap)
+            Conn(link, stream, block, derive=True).emit(cap)
         stream += 1
     ill = lambda r: r.get("tcpstate.illegal") or ""  # noqa: E731
     cap.filters = [
@@ -1093,100 +1249,100 @@ def illegal_flags():
 ANOMALY_CONNS = [
     # (what, server port, block); client 10.1.7.1, ports 44001.., server 10.1.7.2
     ("NULL scan to a listening port", 22, """
-a 0   1000 0              -> CLOSED LISTEN            an=illegal_flags ill=NULL_(NULL_scan)
+a 0   1000 0              -> CLOSED LISTEN            an=illegal_flags ill=NULL_(NULL_scan) out=no_answer style=none
 """),
     ("a data segment with a reserved header bit", 80, HANDSHAKE + """
 a PAX 1001 5001 len=10    -> ESTABLISHED ESTABLISHED  an=reserved_bits
-b A   5001 1011           -> ESTABLISHED ESTABLISHED
+b A   5001 1011           -> ESTABLISHED ESTABLISHED  out=open style=none
 """),
     ("client-first close", 80, HANDSHAKE + """
 a PA  1001 5001 len=10    -> ESTABLISHED ESTABLISHED
 b PA  5001 1011 len=20    -> ESTABLISHED ESTABLISHED
 a FA  1011 5021           -> FIN_WAIT1 ESTABLISHED    td=1 closer=client an=client_close
 b FA  5021 1012           -> FIN_WAIT2 LAST_ACK       td=2,3
-a A   1012 5022           -> TIME_WAIT CLOSED         td=4
+a A   1012 5022           -> TIME_WAIT CLOSED         td=4 out=complete style=three_segment
 """),
     ("server-first close", 80, HANDSHAKE + """
 a PA  1001 5001 len=10    -> ESTABLISHED ESTABLISHED
 b FA  5001 1011           -> ESTABLISHED FIN_WAIT1    td=1 closer=server an=server_close
 a A   1011 5002           -> CLOSE_WAIT FIN_WAIT2     td=2
 a FA  1011 5002           -> LAST_ACK FIN_WAIT2       td=3
-b A   5002 1012           -> CLOSED TIME_WAIT         td=4
+b A   5002 1012           -> CLOSED TIME_WAIT         td=4 out=complete style=four_segment
 """),
     ("client reset", 80, HANDSHAKE + """
 a PA  1001 5001 len=10    -> ESTABLISHED ESTABLISHED
-a RA  1011 5001           -> CLOSED CLOSED            closer=client an=client_reset
+a RA  1011 5001           -> CLOSED CLOSED            closer=client an=client_reset out=reset_by_client style=rst_by_client
 """),
     ("server reset", 80, HANDSHAKE + """
 a PA  1001 5001 len=10    -> ESTABLISHED ESTABLISHED
-b R   5001 0              -> CLOSED CLOSED            closer=server an=server_reset
+b R   5001 0              -> CLOSED CLOSED            closer=server an=server_reset out=reset_by_server style=rst_by_server
 """),
     ("refused", 81, """
 a S   1000 0              -> SYN_SENT LISTEN          hs=1
-b RA  0 1001              -> CLOSED CLOSED            closer=server an=refused
+b RA  0 1001              -> CLOSED CLOSED            closer=server an=refused out=refused style=rst_by_server
 """),
     ("picked up mid-stream", 80, """
 a PA  1001 5001 len=10    -> ESTABLISHED ESTABLISHED  mid from=client
-b A   5001 1011           -> ESTABLISHED ESTABLISHED  mid from=server
+b A   5001 1011           -> ESTABLISHED ESTABLISHED  mid from=server out=midstream style=none
 """),
     ("TCP Fast Open: a SYN with data", 80, """
 a S   1000 0 len=20       -> SYN_SENT LISTEN          hs=1 an=syn_with_data
 b SA  5000 1021           -> SYN_SENT SYN_RECV        hs=2
-a A   1021 5001           -> ESTABLISHED ESTABLISHED  hs=3
+a A   1021 5001           -> ESTABLISHED ESTABLISHED  hs=3 out=open style=none
 """),
     ("data after the client's FIN", 80, HANDSHAKE + """
 a FA  1001 5001           -> FIN_WAIT1 ESTABLISHED    td=1 closer=client an=client_close
 b A   5001 1002           -> FIN_WAIT2 CLOSE_WAIT     td=2
-a PA  1002 5001 len=5     -> FIN_WAIT2 CLOSE_WAIT     an=data_after_fin
+a PA  1002 5001 len=5     -> FIN_WAIT2 CLOSE_WAIT     an=data_after_fin out=half_closed style=none
 """),
     ("the server's FIN again after its connection closed", 80, HANDSHAKE + """
 a FA  1001 5001           -> FIN_WAIT1 ESTABLISHED    td=1 closer=client an=client_close
 b FA  5001 1002           -> FIN_WAIT2 LAST_ACK       td=2,3
 a A   1002 5002           -> TIME_WAIT CLOSED         td=4
-b FA  5001 1002           -> TIME_WAIT CLOSED         invalid an=segment_after_close
+b FA  5001 1002           -> TIME_WAIT CLOSED         invalid an=segment_after_close out=complete style=three_segment
 """),
     ("half-open scan (nmap -sS): SYN, SYN-ACK, RST", 80, """
 a S   1000 0              -> SYN_SENT LISTEN          hs=1
 b SA  5000 1001           -> SYN_SENT SYN_RECV        hs=2
-a R   1001 0              -> CLOSED LISTEN            closer=client an=close_before_handshake
+a R   1001 0              -> CLOSED LISTEN            closer=client an=close_before_handshake out=reset_by_client style=rst_by_client
 """),
     ("a SYN with the ISN again on an established connection, and the challenge ACK", 80,
      HANDSHAKE + """
 a PA  1001 5001 len=10    -> ESTABLISHED ESTABLISHED
 b A   5001 1011           -> ESTABLISHED ESTABLISHED
 a S   1000 0              -> ESTABLISHED ESTABLISHED  invalid an=illegal_flags,syn_in_synchronized ill=SYN_(ACK_missing)
-b A   5001 1011           -> ESTABLISHED ESTABLISHED  an=challenge_ack
+b A   5001 1011           -> ESTABLISHED ESTABLISHED  an=challenge_ack out=open style=none
 """),
     ("a RST in the window but not exact, and the challenge ACK", 80, HANDSHAKE + """
 b R   6001 0              -> ESTABLISHED CLOSED       closer=server an=server_reset,rst_in_window
-a A   1001 5001           -> ESTABLISHED CLOSED       an=challenge_ack
+a A   1001 5001           -> ESTABLISHED CLOSED       an=challenge_ack out=reset_by_server style=rst_by_server
 """),
     ("a RST far outside the window (injected)", 80, HANDSHAKE + """
 b R   900000 0            -> ESTABLISHED CLOSED       closer=server an=server_reset,rst_out_of_window
-a PA  1001 5001 len=10    -> ESTABLISHED CLOSED
+a PA  1001 5001 len=10    -> ESTABLISHED CLOSED       out=reset_by_server style=rst_by_server
 """),
     ("TIME-WAIT assassination", 80, HANDSHAKE + """
 a FA  1001 5001           -> FIN_WAIT1 ESTABLISHED    td=1 closer=client an=client_close
 b FA  5001 1002           -> FIN_WAIT2 LAST_ACK       td=2,3
 a A   1002 5002           -> TIME_WAIT CLOSED         td=4
-b R   5002 0              -> CLOSED CLOSED            an=time_wait_assassination
+b R   5002 0              -> CLOSED CLOSED            an=time_wait_assassination out=complete style=three_segment
 """),
     ("a SYN-ACK retransmitted three times, never acknowledged", 80, """
 a S   1000 0              -> SYN_SENT LISTEN          hs=1
 b SA  5000 1001           -> SYN_SENT SYN_RECV        hs=2
 b SA  5000 1001           -> SYN_SENT SYN_RECV        hs=2 an=half_open
 b SA  5000 1001           -> SYN_SENT SYN_RECV        hs=2 an=half_open
-b SA  5000 1001           -> SYN_SENT SYN_RECV        hs=2 an=half_open
+b SA  5000 1001           -> SYN_SENT SYN_RECV        hs=2 an=half_open out=half_open style=none
 """),
     ("an ACK beyond the client's FIN", 80, HANDSHAKE + """
 a FA  1001 5001           -> FIN_WAIT1 ESTABLISHED    td=1 closer=client an=client_close
-b A   5001 1005           -> FIN_WAIT2 CLOSE_WAIT     td=2 an=ack_beyond_fin
+b A   5001 1005           -> FIN_WAIT2 CLOSE_WAIT     td=2 an=ack_beyond_fin out=half_closed style=none
 """),
     ("the client answers the SYN-ACK with a SYN-ACK", 80, """
 a S   1000 0              -> SYN_SENT LISTEN          hs=1
 b SA  5000 1001           -> SYN_SENT SYN_RECV        hs=2
 a SA  1000 5001           -> SYN_SENT SYN_RECV        invalid an=unexpected_segment
-a A   1001 5001           -> ESTABLISHED ESTABLISHED  hs=3
+a A   1001 5001           -> ESTABLISHED ESTABLISHED  hs=3 out=open style=none
 """),
 ]
 
@@ -1273,7 +1429,7 @@ b PA  5001 1101 len=300   -> ESTABLISHED ESTABLISHED
 a A   1101 5301           -> ESTABLISHED ESTABLISHED
 a FA  1101 5301           -> FIN_WAIT1 ESTABLISHED    td=1 closer=client an=client_close
 b FA  5301 1102           -> FIN_WAIT2 LAST_ACK       td=2,3
-a A   1102 5302           -> TIME_WAIT CLOSED         td=4
+a A   1102 5302           -> TIME_WAIT CLOSED         td=4 out=complete style=three_segment
 """
     legit = None
     quiet_every = n_flood // n_quiet
@@ -1283,7 +1439,7 @@ a A   1102 5302           -> TIME_WAIT CLOSED         td=4
         isn, sisn = rng.next(), rng.next()
         conn(ip, flood_port, sport, """
 a S   %d 0              -> SYN_SENT LISTEN          hs=1
-b SA  %d %d mss=1460    -> SYN_SENT SYN_RECV        hs=2
+b SA  %d %d mss=1460    -> SYN_SENT SYN_RECV        hs=2 out=half_open style=none
 """ % (isn, sisn, (isn + 1) & 0xFFFFFFFF)).emit(cap)
         if i == legit_after:
             legit = conn(legit_src, flood_port, 45000, legit_block)
@@ -1292,7 +1448,7 @@ b SA  %d %d mss=1460    -> SYN_SENT SYN_RECV        hs=2
         if i % quiet_every == 0 and quiet_sent < n_quiet:
             ip, sport = public_ipv4(rng, taken), 1024 + rng.next() % 64512
             conn(ip, quiet_port, sport, """
-a S   %d 0              -> SYN_SENT LISTEN          hs=1
+a S   %d 0              -> SYN_SENT LISTEN          hs=1 out=no_answer style=none
 """ % rng.next()).emit(cap)
             quiet_sent += 1
     if not legit or legit.next != len(legit.segs) or quiet_sent != n_quiet:
@@ -1357,8 +1513,10 @@ def readme_section(caps):
              "these files, `--verify` runs tshark with the plugin on them).  Each `<name>.pcap` "
              "has a `<name>.expect` next to it: the expected tcpstate fields of every frame, "
              "`tcpstate.illegal`, and `experts`, the frame's tcpstate expert infos but the "
-             "handshake and teardown steps (tab-separated, `-` = absent), and optional `filter` "
-             "lines with the number of frames a display filter must match.  Ethernet, "
+             "handshake and teardown steps (tab-separated, `-` = absent), optional `filter` "
+             "lines with the number of frames a display filter must match, and `conn` lines, "
+             "one per tcp.stream: the connection's outcome, close initiator and close style "
+             "(docs/stats.md) and its final states.  Ethernet, "
              "microsecond pcap, valid checksums, frame i at 1700000000 + 0.01 i." % SCRIPT, ""]
     for cap in caps:
         if not cap.name.startswith("scenario-"):
@@ -1367,7 +1525,8 @@ def readme_section(caps):
     lines.append("- `scenario-<NAME>.pcap` — one per scenario of `tests/unit/scenarios.txt` "
                  "(the state machine's spec): the scenario's segments between a = 10.1.0.1 and "
                  "b = 10.1.0.2 (ports from its `ports` line, else 40000 and 80), expectations "
-                 "from its states, hs=, td=, closer=, mid, an= and ill= — generated by `%s` from "
+                 "from its states, hs=, td=, closer=, mid, an=, ill=, out= and style= — "
+                 "generated by `%s` from "
                  "the scenario:" % SCRIPT)
     for cap in caps:
         if cap.name.startswith("scenario-"):
