@@ -440,9 +440,26 @@ dissect_tcpstate(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
 
 /* Per capture file: fresh store; the borrowed fields are wanted only while
  * the protocol is enabled, so disabling it costs nothing. */
+#ifdef TCPSTATE_SANITIZE_SELFTEST
+/* Sanitizer builds only: a deliberate heap overflow on request, so that a
+ * test can prove the preloaded runtime really reports bugs in the plugin. */
+static void
+deliberate_bug(void)
+{
+    if (g_getenv("TCPSTATE_DELIBERATE_BUG")) {
+        char *volatile p = (char *)g_malloc(8);
+        ws_warning("tcpstate: deliberate overflow: %d", p[8]);
+        g_free(p);
+    }
+}
+#endif
+
 static void
 tcpstate_init(void)
 {
+#ifdef TCPSTATE_SANITIZE_SELFTEST
+    deliberate_bug();
+#endif
     ts_store_init();
     ts_flood_init(pref_syn_flood_threshold, pref_syn_flood_window);
     if (proto_is_protocol_enabled(find_protocol_by_id(proto_tcpstate)))

@@ -15,6 +15,9 @@ with `cmake --install` or a package never shadows the build tree's copy
 same name).
 
 As in Wireshark's own test suite: TZ=UTC, no XDG_CONFIG_HOME, a fresh HOME.
+
+Sanitizer builds: $TCPSTATE_PRELOAD names the ASan runtime to preload into
+tshark (which is not instrumented); any sanitizer report fails the run.
 """
 
 import os
@@ -25,6 +28,7 @@ import subprocess
 import tempfile
 
 NOBODY = "nobody"
+SANITIZER_REPORT = re.compile(r"ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer")
 
 
 class TShark:
@@ -42,8 +46,17 @@ class TShark:
                     if not k.startswith(("XDG_", "WIRESHARK_"))}
         global_plugins = os.path.join(self.home, "global-plugins")
         os.makedirs(global_plugins)
+        # No extcaps either: tests need none, and -G plugins would run them
+        # (androiddump hangs with a sanitizer runtime preloaded).
+        no_extcaps = os.path.join(self.home, "extcap")
+        os.makedirs(no_extcaps)
         self.env.update(HOME=self.home, TZ="UTC", LC_ALL="C.UTF-8",
-                        WIRESHARK_PLUGIN_DIR=global_plugins)
+                        WIRESHARK_PLUGIN_DIR=global_plugins, WIRESHARK_EXTCAP_DIR=no_extcaps)
+        preload = os.environ.get("TCPSTATE_PRELOAD")
+        if preload:
+            # Wireshark's own leaks at exit are not ours: memcheck covers leaks.
+            self.env.update(LD_PRELOAD=preload, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0",
+                            UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
         self._captures = {}
         self.plugin_dir = None
         if plugin_path:
@@ -105,6 +118,9 @@ class TShark:
             args = ["-r", self.stage(capture)] + args
         proc = subprocess.run(self._command(self.lua_args + args), env=self.env,
                               capture_output=True, text=True, timeout=timeout)
+        if SANITIZER_REPORT.search(proc.stderr):
+            raise AssertionError("sanitizer report from tshark %s:\n%s" % (" ".join(args),
+                                                                            proc.stderr))
         if check and proc.returncode != 0:
             raise AssertionError("tshark %s failed (%d):\n%s" % (" ".join(args), proc.returncode,
                                                                   proc.stderr))
