@@ -60,6 +60,10 @@ static gint ett_tcpstate_conn = -1;
 
 static int tcpstate_tap = -1;
 
+/* Others' ids, resolved when a capture file opens: the expert tap and "_ws.expert". */
+static int expert_tap = -1;
+static int hf_ws_expert = -1;
+
 /* One expert field per entry of the anomaly list (anomalies.h), indexed by
  * ts_anomaly; ei_tcpstate[TS_AN_SERVER_CLOSE] is "tcpstate.server_close". */
 static expert_field ei_tcpstate[TS_AN_COUNT];
@@ -270,15 +274,20 @@ endpoint_str(packet_info *pinfo, gboolean from)
 }
 
 /* The expert infos of a record, each from the anomaly list. */
+static gboolean experts_seen(packet_info *pinfo, proto_tree *tree);
+
 static void
-add_experts(packet_info *pinfo, proto_item *ti, const ts_record *r)
+add_experts(packet_info *pinfo, proto_tree *tree, proto_item *ti, const ts_record *r)
 {
     const gboolean from_server = (r->flags & TS_REC_FROM_SERVER) != 0;
+    const gboolean seen = experts_seen(pinfo, tree);
 
     for (int i = 0; i < TS_AN_COUNT; i++) {
         if (!(r->anomalies & (1u << i)))
             continue;
         expert_field *ei = &ei_tcpstate[i];
+        if (!seen && !(tree && proto_field_is_referenced(tree, ei->hf)))
+            continue;
         switch ((ts_anomaly)i) {
         case TS_AN_ILLEGAL_FLAGS: {
             char name[48];
@@ -371,17 +380,16 @@ render_conn(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record
                                                  &duration));
 }
 
-static void
-render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
+/* The tree items: only when someone will look at them (a visible tree, or a
+ * filter, column or -e naming a tcpstate field); a hidden tree built for
+ * other dissectors' fields costs nothing here. */
+static proto_item *
+render_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r,
+            const char *steps)
 {
     const uint8_t cst = r->state[TS_CLIENT], sst = r->state[TS_SERVER];
-    const gboolean changed = cst != r->prev[TS_CLIENT] || sst != r->prev[TS_SERVER] ||
-                             r->handshake || r->teardown;
-    char steps[32];
     proto_item *ti;
     proto_tree *st;
-
-    format_steps(r, steps, sizeof steps);
 
     ti = proto_tree_add_item(tree, proto_tcpstate, tvb, 0, 0, ENC_NA);
     proto_item_append_text(ti, ", Client: %s  Server: %s%s%s%s", state_name(cst),
@@ -409,8 +417,35 @@ render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
         ts_illegal_name(r->illegal, name, sizeof name);
         proto_item_set_generated(proto_tree_add_string(st, hf_tcpstate_illegal, tvb, 0, 0, name));
     }
-    add_experts(pinfo, ti, r);
     render_conn(tvb, pinfo, st, r);
+    return ti;
+}
+
+/* Expert infos reach the user through a visible tree, the Expert column,
+ * the expert tap (Expert Information, -z expert) or a filter on an expert
+ * field; when none of them can see a CHAT-level step, skip its formatting. */
+static gboolean
+experts_seen(packet_info *pinfo, proto_tree *tree)
+{
+    return (tree && PTREE_DATA(tree)->visible) || pinfo->cinfo ||
+           (expert_tap > 0 && have_tap_listener(expert_tap)) ||
+           (tree && hf_ws_expert >= 0 && proto_field_is_referenced(tree, hf_ws_expert));
+}
+
+static void
+render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
+{
+    const uint8_t cst = r->state[TS_CLIENT], sst = r->state[TS_SERVER];
+    const gboolean changed = cst != r->prev[TS_CLIENT] || sst != r->prev[TS_SERVER] ||
+                             r->handshake || r->teardown;
+    char steps[32];
+    proto_item *ti = NULL;
+
+    format_steps(r, steps, sizeof steps);
+    if (tree && proto_field_is_referenced(tree, proto_tcpstate))
+        ti = render_tree(tvb, pinfo, tree, r, steps);
+    if (r->anomalies)
+        add_experts(pinfo, tree, ti, r);
 
     if (pref_info_tag == INFO_TAG_ALWAYS || (pref_info_tag == INFO_TAG_CHANGES && changed))
         col_append_fstr(pinfo->cinfo, COL_INFO, " [C:%s S:%s%s%s]", state_name(cst),
@@ -460,6 +495,10 @@ tcpstate_init(void)
 #ifdef TCPSTATE_SANITIZE_SELFTEST
     deliberate_bug();
 #endif
+    /* Tap ids start at 1; find_tap_id() answers 0 for a tap not yet
+     * registered, which "expert" may not be at handoff time. */
+    expert_tap = find_tap_id("expert");
+    hf_ws_expert = proto_registrar_get_id_byname("_ws.expert");
     ts_store_init();
     ts_flood_init(pref_syn_flood_threshold, pref_syn_flood_window);
     if (proto_is_protocol_enabled(find_protocol_by_id(proto_tcpstate)))
