@@ -22,21 +22,22 @@
 
 #include "compat.h"
 
-/*        id          filter name         required */
+/* Each wanted field costs a tree item in every frame, so the list is
+ * short: tcp.srcport locates the TCP header, whose fixed 14 bytes give
+ * ports, sequence and acknowledgement numbers and flags; ip.src and
+ * ipv6.src locate the addresses, the destination following the source.
+ * The rest are Wireshark's own conclusions: the stream index, the
+ * payload length, the window after scaling and the checksum's status.
+ *
+ *        id          filter name         required */
 #define TS_BORROWED(X)                            \
     X(TCP_STREAM,  "tcp.stream",      true)       \
     X(TCP_SRCPORT, "tcp.srcport",     true)       \
-    X(TCP_DSTPORT, "tcp.dstport",     true)       \
-    X(TCP_FLAGS,   "tcp.flags",       true)       \
-    X(TCP_SEQ_RAW, "tcp.seq_raw",     true)       \
-    X(TCP_ACK_RAW, "tcp.ack_raw",     false)      \
     X(TCP_LEN,     "tcp.len",         false)      \
     X(TCP_WINDOW,  "tcp.window_size", false)      \
     X(TCP_CKSUM,   "tcp.checksum.status", false)  \
     X(IP_SRC,      "ip.src",          false)      \
-    X(IP_DST,      "ip.dst",          false)      \
-    X(IPV6_SRC,    "ipv6.src",        false)      \
-    X(IPV6_DST,    "ipv6.dst",        false)
+    X(IPV6_SRC,    "ipv6.src",        false)
 
 enum ts_borrowed {
 #define TS_B_ENUM(id, name, req) TS_B_##id,
@@ -122,26 +123,26 @@ uint_of(const field_info *fi)
     return fi ? (uint32_t)fvalue_get_uinteger(TS_FI_FVALUE((field_info *)fi)) : 0;
 }
 
-/* FNV-1a over the address bytes: an address's identity. */
+/* FNV-1a over len address bytes at start: an address's identity. */
 static uint64_t
-addr_key(const field_info *fi)
+addr_key(tvbuff_t *tvb, gint start, gint len)
 {
     uint8_t buf[16];
     uint64_t h = 0xcbf29ce484222325ULL;
-    gint len;
 
-    if (!fi || !fi->ds_tvb || fi->length <= 0)
+    if (!tvb || len <= 0 || len > (gint)sizeof buf ||
+        tvb_captured_length_remaining(tvb, start) < len)
         return 0;
-    len = fi->length > (gint)sizeof buf ? (gint)sizeof buf : fi->length;
-    if (tvb_captured_length_remaining(fi->ds_tvb, fi->start) < len)
-        return 0;
-    tvb_memcpy(fi->ds_tvb, buf, fi->start, len);
+    tvb_memcpy(tvb, buf, start, len);
     for (gint i = 0; i < len; i++) {
         h ^= buf[i];
         h *= 0x100000001b3ULL;
     }
     return h;
 }
+
+/* The fixed part of the TCP header up to the flags, as captured. */
+#define TS_TCP_FIXED 14
 
 ts_extract_result
 ts_extract(packet_info *pinfo, proto_tree *tree, ts_segment *seg)
@@ -178,7 +179,7 @@ ts_extract(packet_info *pinfo, proto_tree *tree, ts_segment *seg)
     }
 
     for (int b = 0; b < TS_B_COUNT; b++) {
-        if (b == TS_B_IP_SRC || b == TS_B_IP_DST || b == TS_B_IPV6_SRC || b == TS_B_IPV6_DST)
+        if (b == TS_B_IP_SRC || b == TS_B_IPV6_SRC)
             fi[b] = field_before(tree, (enum ts_borrowed)b, tcp_layer);
         else
             fi[b] = field_at(tree, (enum ts_borrowed)b, tcp_layer);
@@ -186,25 +187,33 @@ ts_extract(packet_info *pinfo, proto_tree *tree, ts_segment *seg)
             return TS_EXTRACT_NONE;   /* a truncated or malformed header */
     }
 
+    /* The header itself, where the TCP dissector found the source port. */
+    tvbuff_t *hdr = fi[TS_B_TCP_SRCPORT]->ds_tvb;
+    const gint off = fi[TS_B_TCP_SRCPORT]->start;
+    if (!hdr || tvb_captured_length_remaining(hdr, off) < TS_TCP_FIXED)
+        return TS_EXTRACT_NONE;       /* cut short by the snapshot length */
+
     seg->stream = uint_of(fi[TS_B_TCP_STREAM]);
-    seg->sport = (uint16_t)uint_of(fi[TS_B_TCP_SRCPORT]);
-    seg->dport = (uint16_t)uint_of(fi[TS_B_TCP_DSTPORT]);
-    seg->flags = (uint16_t)uint_of(fi[TS_B_TCP_FLAGS]);
-    seg->seq = uint_of(fi[TS_B_TCP_SEQ_RAW]);
-    seg->ack = uint_of(fi[TS_B_TCP_ACK_RAW]);
+    seg->sport = tvb_get_ntohs(hdr, off);
+    seg->dport = tvb_get_ntohs(hdr, off + 2);
+    seg->seq = tvb_get_ntohl(hdr, off + 4);
+    seg->flags = tvb_get_ntohs(hdr, off + 12) & 0x0FFF;   /* as tcp.flags */
+    /* As tcp.ack_raw, which exists only when ACK is set. */
+    seg->ack = (seg->flags & 0x010) ? tvb_get_ntohl(hdr, off + 8) : 0;
     seg->len = uint_of(fi[TS_B_TCP_LEN]);
     seg->win = uint_of(fi[TS_B_TCP_WINDOW]);
     /* Only verified when the user turns tcp.check_checksum on; 0 = bad. */
     seg->bad_checksum = fi[TS_B_TCP_CKSUM] && uint_of(fi[TS_B_TCP_CKSUM]) == 0;
     /* The addresses identify the endpoints when both ports are equal, and
      * the server and the sources for the SYN-flood detector.  Of IPv4 and
-     * IPv6, the deeper one belongs to this TCP header. */
-    field_info *src = fi[TS_B_IP_SRC], *dst = fi[TS_B_IP_DST];
-    if (fi[TS_B_IPV6_SRC] && (!src || fi[TS_B_IPV6_SRC]->total_layer_num > src->total_layer_num)) {
+     * IPv6, the deeper one belongs to this TCP header; in both headers the
+     * destination address directly follows the source. */
+    field_info *src = fi[TS_B_IP_SRC];
+    if (fi[TS_B_IPV6_SRC] && (!src || fi[TS_B_IPV6_SRC]->total_layer_num > src->total_layer_num))
         src = fi[TS_B_IPV6_SRC];
-        dst = fi[TS_B_IPV6_DST];
+    if (src) {
+        seg->src_key = addr_key(src->ds_tvb, src->start, src->length);
+        seg->dst_key = addr_key(src->ds_tvb, src->start + src->length, src->length);
     }
-    seg->src_key = addr_key(src);
-    seg->dst_key = addr_key(dst);
     return TS_EXTRACT_SEGMENT;
 }

@@ -77,9 +77,8 @@ STATE_FIELDS = ["tcpstate.client.state", "tcpstate.server.state", "tcpstate.ille
 
 # The fields plugin/extract.c gives set_postdissector_wanted_hfids(); read
 # from the source so the P row follows it.  This copy is the fallback.
-WANTED_FALLBACK = ["tcp.stream", "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.seq_raw",
-                   "tcp.ack_raw", "tcp.len", "tcp.window_size", "tcp.checksum.status",
-                   "ip.src", "ip.dst", "ipv6.src", "ipv6.dst"]
+WANTED_FALLBACK = ["tcp.stream", "tcp.srcport", "tcp.len", "tcp.window_size",
+                   "tcp.checksum.status", "ip.src", "ipv6.src"]
 
 TARGET_TIME = 1.05
 TARGET_RSS = 1.05
