@@ -10,11 +10,12 @@
 
 #include "store.h"
 
-/* One SYN that opened a half-open connection. */
+/* One SYN that opened a half-open connection: 8 bytes, so that a flood of
+ * a million SYNs in the window costs 8 MB here.  The client's address is
+ * the connection's (ts_conn.client_key). */
 typedef struct entry {
-    double   time;
+    uint32_t ms;            /* milliseconds since the first SYN of the file */
     uint32_t stream;
-    uint64_t client;        /* client address identity */
 } entry;
 
 /* One server.  Lifetime: the capture file. */
@@ -30,7 +31,9 @@ static GHashTable *servers_by_key;  /* uint64 key -> index + 1 */
 static GPtrArray  *servers;         /* of server */
 static GHashTable *alarms;          /* frame -> ts_flood_alarm */
 static uint32_t    threshold;
-static double      window;
+static uint32_t    window_ms;
+static double      base_time;       /* the first SYN's time, seconds */
+static bool        have_base;
 
 static void
 server_free(gpointer p)
@@ -45,7 +48,8 @@ ts_flood_init(uint32_t thresh, uint32_t window_seconds)
 {
     ts_flood_cleanup();
     threshold = thresh;
-    window = window_seconds;
+    window_ms = window_seconds > UINT32_MAX / 1000 ? UINT32_MAX : window_seconds * 1000;
+    have_base = false;
     servers_by_key = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     servers = g_ptr_array_new_with_free_func(server_free);
     alarms = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
@@ -94,13 +98,30 @@ uncount(server *s, ts_conn *c)
         s->alarmed = false;
 }
 
+/* A time as milliseconds since the file's first SYN; earlier times (the
+ * capture's clock went back) count as that SYN's, much later ones clamp. */
+static uint32_t
+ms_of(double time)
+{
+    double ms;
+
+    if (!have_base) {
+        base_time = time;
+        have_base = true;
+    }
+    ms = (time - base_time) * 1000.0;
+    if (!(ms > 0))
+        return 0;
+    return ms >= (double)UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+}
+
 /* Drop the SYNs older than the window. */
 static void
-expire(server *s, double now)
+expire(server *s, uint32_t now)
 {
     while (s->head < s->entries->len) {
         const entry *e = &g_array_index(s->entries, entry, s->head);
-        if (e->time >= now - window)
+        if (now < window_ms || e->ms >= now - window_ms)
             break;
         uncount(s, ts_store_conn(e->stream));
         s->head++;
@@ -118,9 +139,10 @@ distinct_sources(const server *s)
     uint32_t n;
 
     for (guint i = s->head; i < s->entries->len; i++) {
-        entry *e = &g_array_index(s->entries, entry, i);
-        if (ts_store_conn(e->stream)->flags & TS_CONN_FLOOD_COUNTED)
-            g_hash_table_add(seen, &e->client);
+        const entry *e = &g_array_index(s->entries, entry, i);
+        ts_conn *c = ts_store_conn(e->stream);
+        if (c->flags & TS_CONN_FLOOD_COUNTED)
+            g_hash_table_add(seen, &c->client_key);
     }
     n = g_hash_table_size(seen);
     g_hash_table_destroy(seen);
@@ -131,13 +153,15 @@ bool
 ts_flood_begin(ts_conn *c, uint32_t stream, const ts_segment *seg, double time,
                ts_flood_alarm *alarm)
 {
-    entry e = { time, stream, seg->src_key };
+    entry e;
     server *s;
 
     if (!threshold || !servers)
         return false;
+    e.ms = ms_of(time);
+    e.stream = stream;
     s = server_of(seg, &c->flood_server);
-    expire(s, time);
+    expire(s, e.ms);
     g_array_append_val(s->entries, e);
     c->flags |= TS_CONN_FLOOD_COUNTED;
     s->half_open++;
@@ -146,7 +170,7 @@ ts_flood_begin(ts_conn *c, uint32_t stream, const ts_segment *seg, double time,
     s->alarmed = true;
     alarm->half_open = s->half_open;
     alarm->sources = distinct_sources(s);
-    alarm->window = (uint32_t)window;
+    alarm->window = window_ms / 1000;
     return true;
 }
 
