@@ -189,32 +189,42 @@ state_name(uint8_t st)
     return val_to_str_const(st, state_vals, "?");
 }
 
-/* "Handshake 1/3", "Teardown 2+3/4", "Handshake 3/3, Teardown 1/4" or "" */
+/* "Handshake 1/3", "Teardown 2+3/4", "Handshake 3/3, Teardown 1/4" or "".
+ * No printf: this runs on most segments whenever the tree or the Info tag
+ * shows it. */
 static void
 format_steps(const ts_record *r, char *buf, size_t len)
 {
     static const struct {
         const char *what;
-        int         total;
-    } kinds[] = { { "Handshake", 3 }, { "Teardown", 4 } };
+        char        total;
+    } kinds[] = { { "Handshake ", '3' }, { "Teardown ", '4' } };
+    char out[40];       /* longest: "Handshake 1+2+3/3, Teardown 1+2+3+4/4" */
     size_t o = 0;
 
-    buf[0] = '\0';
-    for (int k = 0; k < 2 && o < len; k++) {
+    for (int k = 0; k < 2; k++) {
         const uint8_t bits = k == 0 ? r->handshake : r->teardown;
         if (!bits)
             continue;
-        o += (size_t)g_snprintf(buf + o, (gulong)(len - o), "%s%s ", o ? ", " : "",
-                                kinds[k].what);
-        for (int n = 1, first = 1; n <= 4 && o < len; n++) {
+        if (o) {
+            out[o++] = ',';
+            out[o++] = ' ';
+        }
+        for (const char *w = kinds[k].what; *w; w++)
+            out[o++] = *w;
+        for (int n = 1, first = 1; n <= 4; n++) {
             if (bits & (1u << n)) {
-                o += (size_t)g_snprintf(buf + o, (gulong)(len - o), "%s%d", first ? "" : "+", n);
+                if (!first)
+                    out[o++] = '+';
+                out[o++] = (char)('0' + n);
                 first = 0;
             }
         }
-        if (o < len)
-            o += (size_t)g_snprintf(buf + o, (gulong)(len - o), "/%d", kinds[k].total);
+        out[o++] = '/';
+        out[o++] = kinds[k].total;
     }
+    out[o] = '\0';
+    g_strlcpy(buf, out, len);
 }
 
 static void
@@ -438,16 +448,21 @@ render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
     const uint8_t cst = r->state[TS_CLIENT], sst = r->state[TS_SERVER];
     const gboolean changed = cst != r->prev[TS_CLIENT] || sst != r->prev[TS_SERVER] ||
                              r->handshake || r->teardown;
-    char steps[32];
+    const gboolean tag = pinfo->cinfo &&
+                         (pref_info_tag == INFO_TAG_ALWAYS ||
+                          (pref_info_tag == INFO_TAG_CHANGES && changed));
+    const gboolean show = tree && proto_field_is_referenced(tree, proto_tcpstate);
+    char steps[40];
     proto_item *ti = NULL;
 
-    format_steps(r, steps, sizeof steps);
-    if (tree && proto_field_is_referenced(tree, proto_tcpstate))
+    if (show || tag)
+        format_steps(r, steps, sizeof steps);
+    if (show)
         ti = render_tree(tvb, pinfo, tree, r, steps);
     if (r->anomalies)
         add_experts(pinfo, tree, ti, r);
 
-    if (pref_info_tag == INFO_TAG_ALWAYS || (pref_info_tag == INFO_TAG_CHANGES && changed))
+    if (tag)
         col_append_fstr(pinfo->cinfo, COL_INFO, " [C:%s S:%s%s%s]", state_name(cst),
                         state_name(sst), steps[0] ? " " : "", steps);
 }
@@ -462,11 +477,13 @@ dissect_tcpstate(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
     if (rec->flags & TS_REC_QUOTED) {
         render_quoted(tvb, tree, rec);
     } else {
-        ts_tap_data *td = wmem_new(pinfo->pool, ts_tap_data);
-        td->rec = rec;
-        td->conn = ts_store_conn(rec->stream);
         render(tvb, pinfo, tree, rec);
-        tap_queue_packet(tcpstate_tap, pinfo, td);
+        if (have_tap_listener(tcpstate_tap)) {
+            ts_tap_data *td = wmem_new(pinfo->pool, ts_tap_data);
+            td->rec = rec;
+            td->conn = ts_store_conn(rec->stream);
+            tap_queue_packet(tcpstate_tap, pinfo, td);
+        }
     }
     return tvb_captured_length(tvb);
 }
