@@ -232,6 +232,10 @@ class Fuzzer:
                 self.batch(t, labels, members, merged, b % 2 == 0)
             with self.lock:
                 self.mutants += len(members)
+                if (b + 1) % 25 == 0:
+                    print("fuzz: batch %d of %d done: %d mutants, %d failures, %.0f s" %
+                          (b + 1, n_batches, self.mutants, len(self.failures),
+                           time.time() - t0), flush=True)
             shutil.rmtree(d, ignore_errors=True)
 
         # Each worker takes every jobs-th batch, so one HOME has one user.
