@@ -277,6 +277,47 @@ class Fuzzer:
               "%d failures" % (len(files), self.runs, self.rows, len(self.failures)))
 
 
+def check_tcpmutate(args):
+    """tcpmutate itself, on a spread of the sample captures: deterministic per
+    seed, seeds differ, rate 0 copies the file byte for byte, and its output
+    is a file Wireshark's tools read whole (capinfos).  Returns failures."""
+    fails = []
+    work = tempfile.mkdtemp(prefix="tcpstate-tcpmutate-")
+    caps = [c for c in find_captures(args.source_dir)
+            if c.startswith(os.path.join(args.source_dir, "sample-captures"))]
+    caps = caps[::max(1, len(caps) // 8)]     # a spread of them: process starts cost
+    changed = 0
+    for i, cap in enumerate(caps):
+        src = os.path.join(work, "in.pcap")
+        if subprocess.run(["editcap", "-F", "pcap", cap, src], capture_output=True).returncode:
+            continue
+
+        def mutate(seed, rate, name):
+            out = os.path.join(work, name)
+            subprocess.run([args.tcpmutate, "-s", str(seed), "-r", rate, src, out], check=True)
+            with open(out, "rb") as f:
+                return f.read()
+        a, b = mutate(i + 1, "0.3", "a.pcap"), mutate(i + 1, "0.3", "b.pcap")
+        c, z = mutate(i + 2, "0.3", "c.pcap"), mutate(i + 1, "0", "z.pcap")
+        with open(src, "rb") as f:
+            orig = f.read()
+        if a != b:
+            fails.append("%s: seed %d gave two different outputs" % (cap, i + 1))
+        if z != orig:
+            fails.append("%s: rate 0 changed the file" % cap)
+        changed += a != orig and a != c
+        r = subprocess.run(["capinfos", "-c", os.path.join(work, "a.pcap")],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            fails.append("%s: capinfos cannot read the mutant: %s" % (cap, r.stderr))
+    if changed < len(caps) // 2:
+        fails.append("only %d of %d captures changed by rate 0.3, or the same for two seeds"
+                     % (changed, len(caps)))
+    shutil.rmtree(work, ignore_errors=True)
+    print("fuzz: tcpmutate checked on %d captures, %d failures" % (len(caps), len(fails)))
+    return fails
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--plugin", required=True, help="the built tcpstate.so")
@@ -291,6 +332,8 @@ def main():
     mode.add_argument("--long", action="store_true", help="3000 mutants, batches of 20")
     mode.add_argument("--regressions", action="store_true",
                       help="run every capture in the crashers directory")
+    mode.add_argument("--check-tcpmutate", action="store_true",
+                      help="tcpmutate alone: deterministic, rate 0 is a copy, output readable")
     ap.add_argument("--mutants", type=int)
     ap.add_argument("--batch", type=int)
     ap.add_argument("--max-packets", type=int, help="cut inputs to their first packets")
@@ -311,6 +354,11 @@ def main():
     if args.max_packets is None:
         args.max_packets = defaults[2]
 
+    if args.check_tcpmutate:
+        fails = check_tcpmutate(args)
+        if fails:
+            sys.exit("fuzz: tcpmutate:\n  " + "\n  ".join(fails))
+        return
     fz = Fuzzer(args)
     if args.regressions:
         fz.regressions()
