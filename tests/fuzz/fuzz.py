@@ -218,7 +218,7 @@ class Fuzzer:
             d = os.path.join(t.home, "batches", "b%05d" % b)
             os.makedirs(d)
             members = [self.make_mutant(i, r, d) for i, r in plans[b]]
-            merged = os.path.join(d, "batch%05d.pcapng" % b)
+            merged = os.path.join(d, "batch-s%d-%05d.pcapng" % (self.args.seed, b))
             r = subprocess.run(["mergecap", "-a", "-F", "pcapng", "-w", merged] + members,
                                capture_output=True, text=True)
             for p in members + [merged]:
