@@ -32,6 +32,7 @@ Same --seed, same inputs: same mutants.
 import argparse
 import concurrent.futures
 import os
+import queue
 import random
 import shutil
 import subprocess
@@ -213,8 +214,19 @@ class Fuzzer:
             plans.append([(first + k, random.Random(rnd.randrange(1 << 62)))
                           for k in range(count)])
 
+        free = queue.Queue()            # TShark environments not in use
+        for t in envs:
+            free.put(t)
+        done = [0]
+
         def work(b):
-            t = envs[b % jobs]
+            t = free.get()
+            try:
+                one_batch(t, b)
+            finally:
+                free.put(t)
+
+        def one_batch(t, b):
             d = os.path.join(t.home, "batches", "b%05d" % b)
             os.makedirs(d)
             members = [self.make_mutant(i, r, d) for i, r in plans[b]]
@@ -232,18 +244,17 @@ class Fuzzer:
                 self.batch(t, labels, members, merged, b % 2 == 0)
             with self.lock:
                 self.mutants += len(members)
-                if (b + 1) % 25 == 0:
-                    print("fuzz: batch %d of %d done: %d mutants, %d failures, %.0f s" %
-                          (b + 1, n_batches, self.mutants, len(self.failures),
+                done[0] += 1
+                if done[0] % 25 == 0:
+                    print("fuzz: %d of %d batches done: %d mutants, %d failures, %.0f s" %
+                          (done[0], n_batches, self.mutants, len(self.failures),
                            time.time() - t0), flush=True)
             shutil.rmtree(d, ignore_errors=True)
 
-        # Each worker takes every jobs-th batch, so one HOME has one user.
+        # A worker takes the next batch and a free environment (one HOME,
+        # one tshark at a time).
         with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
-            futures = [pool.submit(lambda w=w: [work(b) for b in range(w, n_batches, jobs)])
-                       for w in range(jobs)]
-            for f in futures:
-                f.result()
+            list(pool.map(work, range(n_batches)))
         for t in envs:
             t.close()
         print("fuzz: %d mutants of %d captures in %d batches, %d tshark runs "
@@ -363,7 +374,7 @@ def main():
     if args.regressions:
         fz.regressions()
     else:
-        fz.prepare(find_captures(args.source_dir))
+        fz.prepare(find_captures(args.source_dir)[:args.mutants])   # those it will use
         if not fz.inputs:
             sys.exit("fuzz: no captures found")
         fz.fuzz()
