@@ -10,10 +10,13 @@
         rendered the SVG, rendering again gives the same SVG.
     docs.py fields --plugin build/tcpstate.so --docgen build/tests/docgen [--write]
         docs/field-reference.md from what the built plugin registers:
-        `tshark -G fields`, `-G values`, `-G defaultprefs`, with the expert
-        infos' groups and severities from the anomaly list (`docgen
-        anomalies`); also checks that every registered field is described in
-        docs/fields.md, docs/stats.md or docs/zeek-mapping.md.
+        `tshark -G fields`, `-G values`, `-G defaultprefs`; the expert infos
+        by name only, linked to docs/expert.md (their groups, severities and
+        meanings live there, generated from the same anomaly list).  Also
+        checks that the registered expert infos are the anomaly list
+        (`docgen anomalies`) and each has its section in docs/expert.md, and
+        that every registered field is described in docs/fields.md,
+        docs/stats.md or docs/zeek-mapping.md.
 
 Without --write, exit 1 and print a diff when a committed file is stale.
 Run from anywhere; paths are relative to this file.
@@ -200,7 +203,6 @@ def field_reference(lists, anomalies):
     segment = [f for f in fields if f[2] != "FT_NONE" and not f[1].startswith("tcpstate.conn.")]
     conn = [f for f in fields if f[2] != "FT_NONE" and f[1].startswith("tcpstate.conn.")]
     experts = [f for f in fields if f[2] == "FT_NONE"]
-    listed = {name: (group, severity, summary) for name, group, severity, summary in anomalies}
     if [f[1] for f in experts] != [a[0] for a in anomalies]:
         raise SystemExit("the plugin's expert infos %s are not the anomaly list %s"
                          % ([f[1] for f in experts], [a[0] for a in anomalies]))
@@ -214,14 +216,18 @@ def field_reference(lists, anomalies):
             "On every segment of the connection, in a *Connection* subtree: the "
             "connection's summary, final after the first pass.", ""]
     out += field_table(conn, values)
+    # Only their names: groups, severities and meanings are expert.md's (made
+    # from the same list), not repeated here.
+    expert_md = read(os.path.join(DOCS, "expert.md")) or ""
+    absent = [f[1] for f in experts if "\n### %s\n" % f[1] not in expert_md]
+    if absent:
+        raise SystemExit("docs/expert.md has no section for %s" % ", ".join(absent))
     out += ["", "## Expert infos", "",
-            "Each is a filter of its own (`tshark -Y tcpstate.server_close`). What each means "
-            "and what to do: [expert.md](expert.md).", "",
-            "| filter | group | severity | summary |", "|---|---|---|---|"]
-    for label, name, _ in experts:
-        group, severity, _summary = listed[name]
-        out.append("| [`%s`](expert.md#%s) | %s | %s | %s |" % (
-            name, name.replace(".", ""), group.capitalize(), severity.capitalize(), cell(label)))
+            "%d expert infos, each a filter of its own (`tshark -Y tcpstate.server_close`). "
+            "Their group, severity, meaning and what to do: [expert.md](expert.md#every-expert-info)."
+            % len(experts), ""]
+    out += ["- [`%s`](expert.md#%s): %s" % (name, name.replace(".", ""), cell(label))
+            for label, name, _ in experts]
     out += ["", "## Preferences", "",
             "In *Edit ▸ Preferences ▸ Protocols ▸ TCPSTATE*, or `-o name:value`.", ""]
     out += prefs_table(lists["defaultprefs"])
