@@ -43,6 +43,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 tar -C "$R" -xf "$CACHE"
+chmod 755 "$R"      # mktemp -d made it 0700 (and so did the tarball's "."): users must traverse /
 mount -t proc proc "$R/proc"
 mount --bind /dev "$R/dev"
 mount --bind /dev/pts "$R/dev/pts"
@@ -87,10 +88,10 @@ server_close_fields() {     # the capture's server FIN carries the expert info a
 profile_columns() {     # the global profile's custom columns, in tshark's summary lines
     run=in_root; [ "$1" = user ] && run=as_user
     $run tshark -C tcpstate -r /tmp/server_close.pcap -Y 'frame.number == 11' 2>/dev/null |
-        grep -q "TIME_WAIT.*CLOSED"
+        grep -Eq "[[:space:]]CLOSED[[:space:]]+TIME_WAIT[[:space:]]"   # client, server
 }
 
-check "dpkg: wireshark-tcpstate installed" in_root dpkg -s wireshark-tcpstate >/dev/null
+check "dpkg: wireshark-tcpstate installed" in_root dpkg-query -W wireshark-tcpstate
 check "plugin at $PLUGIN_DIR/epan/tcpstate.so, mode 644" \
     test "$(in_root stat -c %a "$PLUGIN_DIR/epan/tcpstate.so")" = 644
 check "root: tshark -G plugins lists tcpstate" lists_plugin root

@@ -130,6 +130,12 @@ def test_docs_and_profile(deb, unpacked):
                            os.path.join(ROOT, "docs", "extras", "profiles", "tcpstate", name),
                            shallow=False)
     assert "GPL-2.0-or-later" in open(unpacked + os.path.join(doc, "copyright")).read()
+    # the user guide's pictures are beside it
+    with open(os.path.join(ROOT, "docs", "user-guide.md")) as fp:
+        pictures = re.findall(r"!\[[^]]*\]\(([^)]+)\)", fp.read())
+    assert pictures
+    for pic in pictures:
+        assert files.get(os.path.join(doc, pic), ("",))[0] == "-rw-r--r--", pic
 
 
 def test_packaged_plugin_loads_and_works(packaged_tshark):
