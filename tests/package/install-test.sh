@@ -91,7 +91,8 @@ profile_columns() {     # the global profile's custom columns, in tshark's summa
         grep -Eq "[[:space:]]CLOSED[[:space:]]+TIME_WAIT[[:space:]]"   # client, server
 }
 
-check "dpkg: wireshark-tcpstate installed" in_root dpkg-query -W wireshark-tcpstate
+check "dpkg: wireshark-tcpstate installed" \
+    test "$(in_root dpkg-query -W -f='${Status}' wireshark-tcpstate)" = "install ok installed"
 check "plugin at $PLUGIN_DIR/epan/tcpstate.so, mode 644" \
     test "$(in_root stat -c %a "$PLUGIN_DIR/epan/tcpstate.so")" = 644
 check "root: tshark -G plugins lists tcpstate" lists_plugin root
