@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="wireshark-dev tshark cmake gcc make libc6-dev"
 if [ "${1:-}" = "--test" ]; then
-    PACKAGES="$PACKAGES python3 python3-pytest python3-scapy wireshark-qt xvfb xdotool imagemagick x11-utils python3-tk time valgrind lua5.2 lua5.4 clang libclang-rt-dev"
+    PACKAGES="$PACKAGES python3 python3-pytest python3-scapy wireshark-qt xvfb xdotool imagemagick x11-utils python3-tk time valgrind lua5.2 lua5.4 clang libclang-rt-dev graphviz"
 fi
 
 missing=""

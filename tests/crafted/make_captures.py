@@ -1473,9 +1473,95 @@ a S   %d 0              -> SYN_SENT LISTEN          hs=1 out=no_answer style=non
     return cap
 
 
+# ---- the user guide's sample: a mix, for docs/user-guide.md -------------------------
+
+
+def cookbook():
+    """One capture for every recipe of docs/user-guide.md (tests/guide checks
+    the recipes on it)."""
+    server = "10.1.10.80"
+    cap = Capture("cookbook",
+                  "a mixed capture for the user guide's recipes, clients 10.1.10.1-5 to the web "
+                  "server %s:80: an upload closed by the client; a handshake whose SYN-ACK comes "
+                  "0.35 s after its SYN (handshake RTT 0.36 s, the outlier; the others take "
+                  "0.02 s); a connection the "
+                  "server closes; one left in CLOSE_WAIT by the server (the client's FIN acked, "
+                  "no FIN back); one the server resets; a SYN to the closed port 8081, refused; "
+                  "NULL, FIN and Xmas probes from 10.1.10.66 to port 22; 12 half-open "
+                  "handshakes to port 443 from pseudo-random sources" % server,
+                  "hand-crafted by %s (cookbook)" % SCRIPT,
+                  filters=[("tcpstate.server_close", 1), ("tcpstate.server_reset", 1),
+                           ("tcpstate.refused", 1), ("tcpstate.illegal", 3),
+                           ("tcpstate.server.state == CLOSE_WAIT", 4),
+                           ("tcpstate.handshake == 1 && tcp.dstport == 443", 12),
+                           ("tcpstate.handshake == 3 && tcp.analysis.initial_rtt > 0.1", 1)])
+    streams = iter(range(1 << 20))      # tcp.stream: in order of first appearance
+
+    def conn(client, sport, port, block):
+        return Conn(Link(client, server, sport, port), next(streams), block)
+
+    data = "".join("a PA  %d 5001 len=100   -> ESTABLISHED ESTABLISHED\n"
+                   "b A   5001 %d           -> ESTABLISHED ESTABLISHED\n"
+                   % (1001 + 100 * i, 1101 + 100 * i) for i in range(15))
+    bulk = conn("10.1.10.1", 41001, 80, HANDSHAKE + data + """
+a FA  2501 5001           -> FIN_WAIT1 ESTABLISHED    td=1 closer=client an=client_close
+b A   5001 2502           -> FIN_WAIT2 CLOSE_WAIT     td=2
+b FA  5001 2502           -> FIN_WAIT2 LAST_ACK       td=3
+a A   2502 5002           -> TIME_WAIT CLOSED         td=4 out=complete style=four_segment
+""")
+    slow = conn("10.1.10.2", 41002, 80, HANDSHAKE + """
+a PA  1001 5001 len=50    -> ESTABLISHED ESTABLISHED
+b PA  5001 1051 len=500   -> ESTABLISHED ESTABLISHED
+a FA  1051 5501           -> FIN_WAIT1 ESTABLISHED    td=1 closer=client an=client_close
+b FA  5501 1052           -> FIN_WAIT2 LAST_ACK       td=2,3
+a A   1052 5502           -> TIME_WAIT CLOSED         td=4 out=complete style=three_segment
+""")
+    bulk.emit(cap, 3)           # its handshake
+    slow.emit(cap, 1)           # the slow one's SYN ...
+    bulk.emit(cap)              # ... waits for the whole transfer
+    slow.emit(cap)
+    conn("10.1.10.3", 41003, 80, HANDSHAKE + """
+a PA  1001 5001 len=50    -> ESTABLISHED ESTABLISHED
+b PA  5001 1051 len=200   -> ESTABLISHED ESTABLISHED
+b FA  5201 1051           -> ESTABLISHED FIN_WAIT1    td=1 closer=server an=server_close
+a A   1051 5202           -> CLOSE_WAIT FIN_WAIT2     td=2
+a FA  1051 5202           -> LAST_ACK FIN_WAIT2       td=3
+b A   5202 1052           -> CLOSED TIME_WAIT         td=4 out=complete style=four_segment
+""").emit(cap)
+    conn("10.1.10.4", 41004, 80, HANDSHAKE + """
+a PA  1001 5001 len=50    -> ESTABLISHED ESTABLISHED
+b PA  5001 1051 len=200   -> ESTABLISHED ESTABLISHED
+a FA  1051 5201           -> FIN_WAIT1 ESTABLISHED    td=1 closer=client an=client_close
+b A   5201 1052           -> FIN_WAIT2 CLOSE_WAIT     td=2
+b PA  5201 1052 len=100   -> FIN_WAIT2 CLOSE_WAIT
+a A   1052 5301           -> FIN_WAIT2 CLOSE_WAIT     out=half_closed style=half_close
+""").emit(cap)
+    conn("10.1.10.5", 41005, 80, HANDSHAKE + """
+a PA  1001 5001 len=50    -> ESTABLISHED ESTABLISHED
+b RA  5001 1051           -> CLOSED CLOSED            closer=server an=server_reset out=reset_by_server style=rst_by_server
+""").emit(cap)
+    conn("10.1.10.1", 41006, 8081, """
+a S   1000 0              -> SYN_SENT LISTEN          hs=1
+b RA  0 1001              -> CLOSED CLOSED            closer=server an=refused out=refused style=rst_by_server
+""").emit(cap)
+    for sport, flags in ((52001, 0), (52002, FIN), (52003, FIN | PSH | URG)):
+        conn("10.1.10.66", sport, 22, line("a", flags, 7000, 0, "CLOSED", "LISTEN",
+                                           an=["illegal_flags"], ill=ill_key(flags),
+                                           out="no_answer", style="none")).emit(cap)
+    rng = XorShift32(0xC00CB00C)
+    taken = {server}
+    for _ in range(12):
+        isn, sisn = rng.next(), rng.next()
+        conn(public_ipv4(rng, taken), 1024 + rng.next() % 64512, 443, """
+a S   %d 0              -> SYN_SENT LISTEN          hs=1
+b SA  %d %d mss=1460    -> SYN_SENT SYN_RECV        hs=2 out=half_open style=none
+""" % (isn, sisn, (isn + 1) & 0xFFFFFFFF)).emit(cap)
+    return cap
+
+
 HANDCRAFTED = [icmp_quoted, vlan_qinq_ipv6, tunnels, port_reuse, equal_ports, interleaved,
                truncated_handshake, truncated_close, midstream, illegal_flags, anomalies,
-               syn_flood]
+               syn_flood, cookbook]
 
 
 # ---- generation, README, check, verify ------------------------------------------

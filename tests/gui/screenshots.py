@@ -23,6 +23,9 @@ wireshark (Qt), xdotool, xprop, ImageMagick and python3-tk.
     lua-stats.png          the Lua twin: Statistics > TCP Connection
                            Lifecycles (Lua), its text window, on
                            crafted/interleaved.pcap
+    profile.png            crafted/cookbook.pcap in the configuration
+                           profile of docs/extras/profiles/tcpstate: its
+                           columns and coloring rules
 """
 
 import argparse
@@ -211,9 +214,48 @@ def lua_stats(env, display, clip, out):
         save(ws, wid, os.path.join(out, "lua-stats.png"))
 
 
+def profile_prefs(path):
+    """{name: value} of a preferences file (continuation lines joined)."""
+    prefs, name = {}, None
+    with open(path) as fp:
+        for line in fp:
+            if line.startswith("#") or not line.strip():
+                name = None
+            elif line[0] in " \t" and name:
+                prefs[name] += " " + line.strip()
+            else:
+                name, _, value = line.partition(":")
+                prefs[name] = value.strip()
+    return prefs
+
+
+def profile(env, display, clip, out):
+    cap = sample("crafted/cookbook.pcap")
+    d = os.path.join(os.path.dirname(SAMPLES), "docs", "extras", "profiles", "tcpstate")
+    config = os.path.join(env.home, ".config", "wireshark")
+    os.makedirs(config, exist_ok=True)
+    shutil.copy(os.path.join(d, "colorfilters"), os.path.join(config, "colorfilters"))
+    recent = {"gui.tree_view_show": "FALSE", "gui.byte_view_show": "FALSE",
+              "column.width": '"%m", 45, "%t", 70, "%s", 100, "%d", 90, "%p", 45, "%L", 50, '
+                              '"%Cus:tcpstate.client.state", 100, '
+                              '"%Cus:tcpstate.server.state", 100, '
+                              '"%Cus:tcpstate.handshake", 165, "%Cus:tcpstate.teardown", 180, '
+                              '"%i", -1'}
+    size = {"gui.geometry_main_width": 1340, "gui.geometry_main_height": 760}
+    with Wireshark(env, display, cap, args=["-g", "76"], prefs=profile_prefs(
+            os.path.join(d, "preferences")), recent=recent, recent_common=size) as ws:
+        ws.wait_main()
+        park_mouse(ws)
+        text = ws.copy_packet_row(clip, expect="SYN_SENT")
+        if "Client state" not in text or "SYN_SENT" not in text:
+            raise GuiError("the profile's columns are missing:\n%s" % text)
+        save(ws, ws.main, os.path.join(out, "profile.png"))
+
+
 SHOTS = {"packet-tree": packet_tree, "columns": columns,
          "stats-summary": stats_summary, "stats-connections": stats_connections,
-         "lua-packet-tree": lua_packet_tree, "lua-stats": lua_stats}
+         "lua-packet-tree": lua_packet_tree, "lua-stats": lua_stats,
+         "profile": profile}
 
 
 def main():
