@@ -174,7 +174,7 @@ class Memcheck(TShark):
 def sample_captures():
     out = []
     for dirpath, _, files in os.walk(SAMPLES):
-        out += [os.path.join(dirpath, f) for f in files if f.endswith((".pcap", ".pcapng"))]
+        out += [os.path.join(dirpath, f) for f in files if f.endswith((".pcap", ".pcapng", ".pcap.gz"))]
     return sorted(out)
 
 
