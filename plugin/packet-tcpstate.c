@@ -505,12 +505,26 @@ dissect_tcpstate(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
 /* Per capture file: fresh store; the borrowed fields are wanted only while
  * the protocol is enabled, so disabling it costs nothing. */
 #ifdef TCPSTATE_SANITIZE_SELFTEST
-/* Sanitizer builds only: a deliberate heap overflow on request, so that a
- * test can prove the preloaded runtime really reports bugs in the plugin. */
+/* Sanitizer builds and the memcheck canary (tests/memcheck) only: a
+ * deliberate bug on request, so that a test can prove the preloaded
+ * runtimes, or valgrind, really report bugs in the plugin.
+ * TCPSTATE_DELIBERATE_BUG=ub: a signed integer overflow (UBSan); leak: a
+ * heap overflow and a block never freed (valgrind); any other value: a
+ * heap overflow (ASan). */
 static void
 deliberate_bug(void)
 {
-    if (g_getenv("TCPSTATE_DELIBERATE_BUG")) {
+    const char *which = g_getenv("TCPSTATE_DELIBERATE_BUG");
+
+    if (!which)
+        return;
+    if (g_str_equal(which, "ub")) {
+        volatile int big = G_MAXINT;
+        ws_warning("tcpstate: deliberate signed overflow: %d", big + which[0]);
+    } else if (g_str_equal(which, "leak")) {
+        char *volatile p = (char *)g_malloc(8);
+        ws_warning("tcpstate: deliberate overflow and leak: %d", p[8]);
+    } else {
         char *volatile p = (char *)g_malloc(8);
         ws_warning("tcpstate: deliberate overflow: %d", p[8]);
         g_free(p);

@@ -85,7 +85,9 @@ typedef struct tree_run {
     GHashTable *servers;    /* "addr:port" -> tree_server */
 } tree_run;
 
-/* The stats_tree API has no user data: runs by tree.  Lifetime: init to cleanup. */
+/* The stats_tree API has no user data: runs by tree.  Lifetime: a run, from
+ * the tree's init to its cleanup (or its next init); the table, to the
+ * program's exit (stats_shutdown). */
 static GHashTable *tree_runs;
 
 static void
@@ -106,6 +108,15 @@ tree_server_free(gpointer p)
 }
 
 static void
+tree_run_free(gpointer p)
+{
+    tree_run *run = (tree_run *)p;
+    g_hash_table_destroy(run->conns);
+    g_hash_table_destroy(run->servers);
+    g_free(run);
+}
+
+static void
 tree_init(stats_tree *st)
 {
     tree_run *run = g_new0(tree_run, 1);
@@ -114,8 +125,8 @@ tree_init(stats_tree *st)
     run->conns = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, tree_conn_free);
     run->servers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, tree_server_free);
     if (!tree_runs)
-        tree_runs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, NULL);
-    g_hash_table_insert(tree_runs, st, run);
+        tree_runs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, tree_run_free);
+    g_hash_table_insert(tree_runs, st, run);    /* frees the tree's previous run, if any */
 
     /* The fixed classes always show, with 0 where nothing fell in them. */
     node = stats_tree_create_node(st, ST_CONNS, 0, STAT_DT_INT, TRUE);
@@ -138,14 +149,8 @@ tree_init(stats_tree *st)
 static void
 tree_cleanup(stats_tree *st)
 {
-    tree_run *run = tree_runs ? (tree_run *)g_hash_table_lookup(tree_runs, st) : NULL;
-
-    if (!run)
-        return;
-    g_hash_table_remove(tree_runs, st);
-    g_hash_table_destroy(run->conns);
-    g_hash_table_destroy(run->servers);
-    g_free(run);
+    if (tree_runs)
+        g_hash_table_remove(tree_runs, st);
 }
 
 /* Move one count from a child of parent to another. */
@@ -317,7 +322,8 @@ static stat_tap_table_item conn_fields[COL_COUNT] = {
 
 #define CONN_TABLE_NAME "Connections"
 
-/* Rows by stream, per table.  Lifetime: a table's init to its reset. */
+/* Rows by stream, per table.  Lifetime: a table's init to its reset; the
+ * table of tables, to the program's exit (stats_shutdown). */
 typedef struct conn_row {
     guint        row;
     ts_connstats stats;
@@ -471,6 +477,20 @@ conns_free_item(stat_tap_table *table _U_, guint row _U_, guint column,
 
 /* ---- registration -------------------------------------------------------------- */
 
+/* Program exit.  tshark 4.0 frees neither its -z trees nor its tables, so
+ * their cleanup and reset callbacks above never run; free what tcpstate
+ * keeps for them here.  A tree or table freed later finds nothing left. */
+static void
+stats_shutdown(void)
+{
+    if (tree_runs)
+        g_hash_table_destroy(tree_runs);
+    tree_runs = NULL;
+    if (rows_by_table)
+        g_hash_table_destroy(rows_by_table);
+    rows_by_table = NULL;
+}
+
 void
 ts_stats_register(void)
 {
@@ -493,4 +513,5 @@ ts_stats_register(void)
     TS_STATS_TREE_REGISTER("tcpstate", "tcpstate", TS_STATS_MENU, 0, tree_packet, tree_init,
                            tree_cleanup);
     register_stat_tap_table_ui(&conns_ui);
+    register_shutdown_routine(stats_shutdown);
 }
