@@ -22,7 +22,7 @@ fail alone (else the whole batch) are copied into tests/fuzz/crashers/,
 where --regressions (ctest fuzz.regressions) runs them from then on.
 
     fuzz.py --bounded      a few hundred mutants (ctest fuzz.bounded)
-    fuzz.py --long         thousands (by hand; see docs/robustness-fuzz.md)
+    fuzz.py --long         thousands (by hand; see docs/robustness.md)
     fuzz.py --regressions  every capture in tests/fuzz/crashers/
     fuzz.py --mutants N --batch B --jobs J --seed S   anything in between
 
