@@ -195,7 +195,7 @@ else
 fi
 
 VERSION=$(in_root dpkg-query -W -f='${Version}' tshark)
-WS_RELEASE=$(in_root tshark --version | sed -n '1s/^TShark (Wireshark) \([0-9.]*\).*/\1/p')
+WS_RELEASE=$(in_root tshark --version | sed -n '1s/^TShark (Wireshark) \([0-9]*\.[0-9]*\.[0-9]*\).*/\1/p')
 log "Debian $SUITE: tshark $VERSION (Wireshark $WS_RELEASE), chroot made $(cat "$READY")"
 case "$WANT" in
 4.*) [ "${WS_RELEASE%.*}" = "$WANT" ] ||
