@@ -189,32 +189,42 @@ state_name(uint8_t st)
     return val_to_str_const(st, state_vals, "?");
 }
 
-/* "Handshake 1/3", "Teardown 2+3/4", "Handshake 3/3, Teardown 1/4" or "" */
+/* "Handshake 1/3", "Teardown 2+3/4", "Handshake 3/3, Teardown 1/4" or "".
+ * No printf: this runs on most segments whenever the tree or the Info tag
+ * shows it. */
 static void
 format_steps(const ts_record *r, char *buf, size_t len)
 {
     static const struct {
         const char *what;
-        int         total;
-    } kinds[] = { { "Handshake", 3 }, { "Teardown", 4 } };
+        char        total;
+    } kinds[] = { { "Handshake ", '3' }, { "Teardown ", '4' } };
+    char out[40];       /* longest: "Handshake 1+2+3/3, Teardown 1+2+3+4/4" */
     size_t o = 0;
 
-    buf[0] = '\0';
-    for (int k = 0; k < 2 && o < len; k++) {
+    for (int k = 0; k < 2; k++) {
         const uint8_t bits = k == 0 ? r->handshake : r->teardown;
         if (!bits)
             continue;
-        o += (size_t)g_snprintf(buf + o, (gulong)(len - o), "%s%s ", o ? ", " : "",
-                                kinds[k].what);
-        for (int n = 1, first = 1; n <= 4 && o < len; n++) {
+        if (o) {
+            out[o++] = ',';
+            out[o++] = ' ';
+        }
+        for (const char *w = kinds[k].what; *w; w++)
+            out[o++] = *w;
+        for (int n = 1, first = 1; n <= 4; n++) {
             if (bits & (1u << n)) {
-                o += (size_t)g_snprintf(buf + o, (gulong)(len - o), "%s%d", first ? "" : "+", n);
+                if (!first)
+                    out[o++] = '+';
+                out[o++] = (char)('0' + n);
                 first = 0;
             }
         }
-        if (o < len)
-            o += (size_t)g_snprintf(buf + o, (gulong)(len - o), "/%d", kinds[k].total);
+        out[o++] = '/';
+        out[o++] = kinds[k].total;
     }
+    out[o] = '\0';
+    g_strlcpy(buf, out, len);
 }
 
 static void
@@ -237,29 +247,37 @@ render_quoted(tvbuff_t *tvb, proto_tree *tree, const ts_record *r)
     proto_item_set_generated(proto_tree_add_boolean(st, hf_tcpstate_icmp_quoted, tvb, 0, 0, TRUE));
 }
 
-/* "1", "2+3" */
-static const char *
-step_numbers(uint8_t bits, packet_info *pinfo)
+/* The step expert texts, "Handshake 1/3: SYN", "Teardown 2+3/4: ACK of the
+ * first FIN, second FIN", for every combination of step bits (bit n = step
+ * n), made once: a step is on most segments, and formatting it each time
+ * was a measurable part of the plugin's cost.  Lifetime: the program. */
+static char *step_texts[2][32];
+
+static void
+make_step_texts(void)
 {
-    wmem_strbuf_t *buf = wmem_strbuf_new(pinfo->pool, "");
+    static const struct {
+        const char        *what;
+        unsigned           total;
+        const value_string *vals;
+    } kinds[2] = { { "Handshake", 3, handshake_vals }, { "Teardown", 4, teardown_vals } };
 
-    for (uint32_t n = 1; n <= 4; n++)
-        if (bits & (1u << n))
-            wmem_strbuf_append_printf(buf, "%s%u", wmem_strbuf_get_len(buf) ? "+" : "", n);
-    return wmem_strbuf_get_str(buf);
-}
-
-/* "SYN-ACK", "ACK of the first FIN, second FIN" */
-static const char *
-step_names(uint8_t bits, const value_string *vals, packet_info *pinfo)
-{
-    wmem_strbuf_t *buf = wmem_strbuf_new(pinfo->pool, "");
-
-    for (uint32_t n = 1; n <= 4; n++)
-        if (bits & (1u << n))
-            wmem_strbuf_append_printf(buf, "%s%s", wmem_strbuf_get_len(buf) ? ", " : "",
-                                      val_to_str_const(n, vals, "?"));
-    return wmem_strbuf_get_str(buf);
+    for (int k = 0; k < 2; k++) {
+        for (unsigned bits = 0; bits < 32; bits++) {
+            GString *nums = g_string_new(NULL), *names = g_string_new(NULL);
+            for (unsigned n = 1; n <= kinds[k].total; n++) {
+                if (!(bits & (1u << n)))
+                    continue;
+                g_string_append_printf(nums, "%s%u", nums->len ? "+" : "", n);
+                g_string_append_printf(names, "%s%s", names->len ? ", " : "",
+                                       val_to_str_const(n, kinds[k].vals, "?"));
+            }
+            step_texts[k][bits] = g_strdup_printf("%s %s/%u: %s", kinds[k].what, nums->str,
+                                                  kinds[k].total, names->str);
+            g_string_free(nums, TRUE);
+            g_string_free(names, TRUE);
+        }
+    }
 }
 
 /* "<address>:<port>" of the segment's sender (from=TRUE) or receiver. */
@@ -296,14 +314,10 @@ add_experts(packet_info *pinfo, proto_tree *tree, proto_item *ti, const ts_recor
             break;
         }
         case TS_AN_HANDSHAKE_STEP:
-            expert_add_info_format(pinfo, ti, ei, "Handshake %s/3: %s",
-                                   step_numbers(r->handshake, pinfo),
-                                   step_names(r->handshake, handshake_vals, pinfo));
+            expert_add_info_format(pinfo, ti, ei, "%s", step_texts[0][r->handshake & 31]);
             break;
         case TS_AN_TEARDOWN_STEP:
-            expert_add_info_format(pinfo, ti, ei, "Teardown %s/4: %s",
-                                   step_numbers(r->teardown, pinfo),
-                                   step_names(r->teardown, teardown_vals, pinfo));
+            expert_add_info_format(pinfo, ti, ei, "%s", step_texts[1][r->teardown & 31]);
             break;
         case TS_AN_CLIENT_CLOSE:
         case TS_AN_SERVER_CLOSE:
@@ -354,12 +368,20 @@ render_conn(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record
     proto_item *ti;
     proto_tree *ct;
 
-    ct = proto_tree_add_subtree_format(tree, tvb, 0, 0, ett_tcpstate_conn, &ti,
-                                       "Connection: %s", ts_outcome_name(o));
-    if (closer != TS_CLOSER_NONE)
-        proto_item_append_text(ti, ", closed first by %s", val_to_str_const(closer, initiator_vals, "?"));
-    if (style != TS_STYLE_NONE)
-        proto_item_append_text(ti, " (%s)", ts_close_style_name(style));
+    /* "Connection: complete, closed first by server (four_segment)", put
+     * together without printf (on every segment). */
+    char text[128] = "Connection: ";
+    g_strlcat(text, ts_outcome_name(o), sizeof text);
+    if (closer != TS_CLOSER_NONE) {
+        g_strlcat(text, ", closed first by ", sizeof text);
+        g_strlcat(text, val_to_str_const(closer, initiator_vals, "?"), sizeof text);
+    }
+    if (style != TS_STYLE_NONE) {
+        g_strlcat(text, " (", sizeof text);
+        g_strlcat(text, ts_close_style_name(style), sizeof text);
+        g_strlcat(text, ")", sizeof text);
+    }
+    ct = proto_tree_add_subtree(tree, tvb, 0, 0, ett_tcpstate_conn, &ti, text);
     proto_item_set_generated(ti);
     proto_item_set_generated(proto_tree_add_uint(ct, hf_tcpstate_conn_outcome, tvb, 0, 0, o));
     proto_item_set_generated(proto_tree_add_uint(ct, hf_tcpstate_conn_close_initiator, tvb, 0, 0,
@@ -438,16 +460,21 @@ render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
     const uint8_t cst = r->state[TS_CLIENT], sst = r->state[TS_SERVER];
     const gboolean changed = cst != r->prev[TS_CLIENT] || sst != r->prev[TS_SERVER] ||
                              r->handshake || r->teardown;
-    char steps[32];
+    const gboolean tag = pinfo->cinfo &&
+                         (pref_info_tag == INFO_TAG_ALWAYS ||
+                          (pref_info_tag == INFO_TAG_CHANGES && changed));
+    const gboolean show = tree && proto_field_is_referenced(tree, proto_tcpstate);
+    char steps[40];
     proto_item *ti = NULL;
 
-    format_steps(r, steps, sizeof steps);
-    if (tree && proto_field_is_referenced(tree, proto_tcpstate))
+    if (show || tag)
+        format_steps(r, steps, sizeof steps);
+    if (show)
         ti = render_tree(tvb, pinfo, tree, r, steps);
     if (r->anomalies)
         add_experts(pinfo, tree, ti, r);
 
-    if (pref_info_tag == INFO_TAG_ALWAYS || (pref_info_tag == INFO_TAG_CHANGES && changed))
+    if (tag)
         col_append_fstr(pinfo->cinfo, COL_INFO, " [C:%s S:%s%s%s]", state_name(cst),
                         state_name(sst), steps[0] ? " " : "", steps);
 }
@@ -462,11 +489,13 @@ dissect_tcpstate(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data
     if (rec->flags & TS_REC_QUOTED) {
         render_quoted(tvb, tree, rec);
     } else {
-        ts_tap_data *td = wmem_new(pinfo->pool, ts_tap_data);
-        td->rec = rec;
-        td->conn = ts_store_conn(rec->stream);
         render(tvb, pinfo, tree, rec);
-        tap_queue_packet(tcpstate_tap, pinfo, td);
+        if (have_tap_listener(tcpstate_tap)) {
+            ts_tap_data *td = wmem_new(pinfo->pool, ts_tap_data);
+            td->rec = rec;
+            td->conn = ts_store_conn(rec->stream);
+            tap_queue_packet(tcpstate_tap, pinfo, td);
+        }
     }
     return tvb_captured_length(tvb);
 }
@@ -590,6 +619,7 @@ proto_register_tcpstate(void)
 
     proto_tcpstate = proto_register_protocol("TCP State Tracking", "TCPSTATE", "tcpstate");
     proto_register_field_array(proto_tcpstate, hf, array_length(hf));
+    make_step_texts();
     proto_register_subtree_array(ett, array_length(ett));
     expert_register_field_array(expert_register_protocol(proto_tcpstate), ei, array_length(ei));
 

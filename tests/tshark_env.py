@@ -156,3 +156,23 @@ class TShark:
             if len(parts) == 4 and parts[0] == "V" and parts[1].startswith(field_prefix):
                 vals.setdefault(parts[1], {})[parts[2]] = parts[3]
         return vals
+
+
+def install_lua(tshark, lua_dir):
+    """Copy the Lua twin's *.lua files into the personal Lua plugin folder
+    of the throwaway HOME (<folder>/tcpstate/), as an installation does."""
+    out = tshark.run(["-G", "folders"]).stdout
+    m = re.search(r"^Personal Lua Plugins:\s*(\S+)", out, re.M)
+    if not m:
+        raise RuntimeError("tshark -G folders shows no personal Lua plugin folder:\n" + out)
+    dst = os.path.join(m.group(1), "tcpstate")
+    os.makedirs(dst, exist_ok=True)
+    for name in sorted(os.listdir(lua_dir)):
+        if name.endswith(".lua"):
+            shutil.copy2(os.path.join(lua_dir, name), os.path.join(dst, name))
+    if tshark.root:
+        for dirpath, dirnames, filenames in os.walk(tshark.home):
+            for name in dirnames + filenames:
+                os.chown(os.path.join(dirpath, name), tshark.uid, tshark.gid)
+    tshark.lua_plugin_dir = dst
+    return dst

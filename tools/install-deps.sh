@@ -17,7 +17,7 @@ done
 
 PACKAGES="wireshark-dev tshark cmake gcc make libc6-dev"
 if $TEST; then
-    PACKAGES="$PACKAGES python3 python3-pytest python3-scapy time valgrind"
+    PACKAGES="$PACKAGES python3 python3-pytest python3-scapy time valgrind lua5.2 lua5.4"
     if $GUI; then
         PACKAGES="$PACKAGES wireshark-qt xvfb xdotool imagemagick x11-utils python3-tk"
     fi

@@ -18,6 +18,11 @@ wireshark (Qt), xdotool, xprop, ImageMagick and python3-tk.
                            on kernel/syn_flood_cookies.pcap
     stats-connections.png  Statistics > TCP Connection Lifecycles:
                            Connections on crafted/interleaved.pcap
+    lua-packet-tree.png    the Lua twin (lua-compat/, no native plugin):
+                           kernel/server_close.pcap, frame 8, as packet-tree.png
+    lua-stats.png          the Lua twin: Statistics > TCP Connection
+                           Lifecycles (Lua), its text window, on
+                           crafted/interleaved.pcap
 """
 
 import argparse
@@ -31,9 +36,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from gui_env import (Clipboard, GuiError, TShark, Wireshark, Xvfb, conns_title,  # noqa: E402
                      missing_tools)
+from tshark_env import install_lua  # noqa: E402
 
-SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "sample-captures")
+SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SAMPLES = os.path.join(SOURCE, "sample-captures")
+LUA_DIR = os.path.join(SOURCE, "lua-compat")
 
 SCREEN = "1920x1200x24"
 
@@ -64,11 +71,13 @@ def save(ws, wid, path, crop=None, max_kb=250):
     print("%s: %d KB" % (path, os.path.getsize(path) // 1024))
 
 
-def packet_tree(env, display, clip, out):
+def packet_tree(env, display, clip, out, name="packet-tree.png", lua=False):
     cap = sample("kernel/server_close.pcap")
     recent = {"gui.geometry_main_upper_pane": 222,
               "column.width": '"%m", 50, "%t", 80, "%s", 90, "%d", 90, "%p", 65, "%L", 55, "%i", -1'}
     size = {"gui.geometry_main_width": 1480, "gui.geometry_main_height": 770}
+    wants = ["[Teardown step: first FIN (1)]", "[Closed first by: server (2)]",
+             "Connection: complete"]
     with Wireshark(env, display, cap, args=["-g", "8"], recent=recent,
                    recent_common=size) as ws:
         ws.wait_main()
@@ -79,20 +88,25 @@ def packet_tree(env, display, clip, out):
         if got != "tcpstate":
             raise GuiError("selected %r, not the TCP State Tracking subtree" % got)
         ws.key("Right")                    # open it, one level
-        ws.key("End")                      # its last item: the Connection subtree
-        ws.key("Right")                    # open that
-        # up past the expert infos (warning, chat) and the closer
-        ws.key("Up", "Up", "Up", "Up")
+        if lua:
+            # The Lua twin's "Connection: ..." line is a text item, not a
+            # subtree (lua-compat/README.md): select the teardown step.
+            ws.key("Down", "Down", "Down", "Down", "Down", "Down", "Down")
+        else:
+            ws.key("End")                  # its last item: the Connection subtree
+            ws.key("Right")                # open that
+            # up past the expert infos (warning, chat) and the closer
+            ws.key("Up", "Up", "Up", "Up")
+            wants.append("[Close style: four_segment")
         got = ws.details_field(clip)
         if got != "tcpstate.teardown":
             raise GuiError("selected %r, not tcpstate.teardown" % got)
         text = ws.copy(clip, ["ctrl+alt+shift+a"], what="All Visible Items")
-        for want in ("[Teardown step: first FIN (1)]", "[Closed first by: server (2)]",
-                     "Connection: complete", "[Close style: four_segment"):
+        for want in wants:
             if want not in text:
                 raise GuiError("the details pane lacks %r:\n%s" % (want, text))
         park_mouse(ws)
-        save(ws, ws.main, os.path.join(out, "packet-tree.png"))
+        save(ws, ws.main, os.path.join(out, name))
 
 
 def columns(env, display, clip, out):
@@ -152,8 +166,54 @@ def stats_connections(env, display, clip, out):
         save(ws, wid, os.path.join(out, "stats-connections.png"))
 
 
+def lua_env():
+    """tshark/Wireshark with the Lua twin alone, as a user installs it."""
+    env = TShark(None)
+    install_lua(env, LUA_DIR)
+    return env
+
+
+def lua_packet_tree(env, display, clip, out):
+    """The packet tree of packet-tree.png, from the Lua twin."""
+    with lua_env() as lenv:
+        packet_tree(lenv, display, clip, out, name="lua-packet-tree.png", lua=True)
+
+
+def open_lua_stats(ws):
+    """Statistics > TCP Connection Lifecycles (Lua), by keyboard.  Lua's
+    MENU_STAT_UNSORTED items sit in the menu's second group, sorted by name
+    among Wireshark 4.0's own: Capture File Properties (selected when the
+    menu opens) is followed by 7 items, a separator, then DHCP (BOOTP)
+    Statistics, NetPerfMeter Statistics, ONC-RPC Programs and ours: 11
+    Downs.  The window's title proves the right one opened."""
+    ws.key("alt+s", wid=ws.main)
+    ws.wait_popups(1, "the Statistics menu")
+    ws.key(*["Down"] * 11)
+    ws.key("Return")
+    return ws.wait_window(r"TCP Connection Lifecycles \(Lua\)")
+
+
+def lua_stats(env, display, clip, out):
+    cap = sample("crafted/interleaved.pcap")
+    size = {"gui.geometry_main_width": 1200, "gui.geometry_main_height": 900}
+    with lua_env() as lenv, Wireshark(lenv, display, cap, recent_common=size) as ws:
+        ws.wait_main()
+        wid = open_lua_stats(ws)
+        ws.xdotool("windowsize", "--sync", wid, "1500", "760")
+        ws.xdotool("windowmove", "--sync", wid, "20", "20")
+        park_mouse(ws)
+        text = ws.copy(clip, ["ctrl+a", "ctrl+c"], wid=wid, what="the Lua text window",
+                       expect="reset_by_server")
+        if "Connections by outcome" not in text:
+            raise GuiError("the Lua window lacks the summary:\n%s" % text)
+        ws.click(wid, 1300, 400)           # drop the selection Ctrl+A made
+        park_mouse(ws)
+        save(ws, wid, os.path.join(out, "lua-stats.png"))
+
+
 SHOTS = {"packet-tree": packet_tree, "columns": columns,
-         "stats-summary": stats_summary, "stats-connections": stats_connections}
+         "stats-summary": stats_summary, "stats-connections": stats_connections,
+         "lua-packet-tree": lua_packet_tree, "lua-stats": lua_stats}
 
 
 def main():

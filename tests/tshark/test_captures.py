@@ -39,10 +39,14 @@ def pytest_generate_tests(metafunc):
 STEP_EXPERTS = {"tcpstate.handshake_step": "tcpstate.handshake",
                 "tcpstate.teardown_step": "tcpstate.teardown"}
 
-# One single-pass run per capture serves every test below (tshark is the
-# slow part); -2 gets its own run.
+# tshark is the slow part, so each capture gets two runs that serve every
+# test below: one single pass (all fields, and the .expect filters counted
+# by -z io,stat in the same run) and one -2 (the same fields, the final
+# connection fields and -z tcpstate,tree).
 _RUNS = {}
+_TWO_PASS = {}
 RUN_FIELDS = []
+CONN_FIELDS = sorted(set(expectations.CONN_COLUMNS.values()))
 
 
 def run_fields(config):
@@ -52,14 +56,66 @@ def run_fields(config):
     return RUN_FIELDS
 
 
+def fields_args(fields):
+    args = ["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,", "-e", "frame.number"]
+    for f in fields:
+        args += ["-e", f]
+    return args
+
+
+def split_stats(out):
+    """(the -T fields lines, the statistics after them)."""
+    lines = out.splitlines()
+    end = next((i for i, line in enumerate(lines) if line.startswith("=====")), len(lines))
+    return [line for line in lines[:end] if line], "\n".join(lines[end:])
+
+
+def io_stat_counts(text, n):
+    """The frame counts of the n filters of a -z io,stat,0,... table."""
+    for line in text.splitlines():
+        if "<>" in line:
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            return [int(c) for c in cells[1::2]][:n]
+    raise AssertionError("no io,stat row in:\n" + text)
+
+
+def expect_of(capture):
+    path = os.path.splitext(capture)[0] + ".expect"
+    return expectations.Expectation(path) if os.path.exists(path) else None
+
+
 def single_pass(tshark, capture):
+    """(args, field lines, {filter: frames}) of the capture's single pass."""
     assert RUN_FIELDS
     if capture not in _RUNS:
-        args = ["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,", "-e", "frame.number"]
-        for f in RUN_FIELDS:
-            args += ["-e", f]
-        _RUNS[capture] = (args, tshark.run(args, capture=capture).stdout)
+        args = fields_args(RUN_FIELDS)
+        exp = expect_of(capture)
+        # io,stat splits its argument at commas: such a filter runs alone.
+        filters = [f for f, _ in exp.filters] if exp else []
+        joint = [f for f in filters if "," not in f]
+        stats = ["-z", "io,stat,0," + ",".join(joint)] if joint else []
+        lines, text = split_stats(tshark.run(args + stats, capture=capture).stdout)
+        counts = dict(zip(joint, io_stat_counts(text, len(joint)))) if joint else {}
+        for f in filters:
+            if f not in counts:
+                out = tshark.run(["-Y", f, "-T", "fields", "-e", "frame.number"], capture=capture)
+                counts[f] = len(out.stdout.split())
+        _RUNS[capture] = (args, lines, counts)
     return _RUNS[capture]
+
+
+def two_pass_fields():
+    """RUN_FIELDS and the connection fields, each once (tshark leaves the
+    first column of a field given twice empty)."""
+    return RUN_FIELDS + [f for f in CONN_FIELDS if f not in RUN_FIELDS]
+
+
+def two_pass(tshark, capture):
+    """(field lines of RUN_FIELDS + CONN_FIELDS, -z tcpstate,tree output) with -2."""
+    if capture not in _TWO_PASS:
+        args = ["-2"] + fields_args(two_pass_fields()) + ["-z", "tcpstate,tree"]
+        _TWO_PASS[capture] = split_stats(tshark.run(args, capture=capture).stdout)
+    return _TWO_PASS[capture]
 
 
 EXPERTS = set()     # every tcpstate expert info's filter name
@@ -75,9 +131,9 @@ def experts_of(cols):
 def rows_of(tshark, capture, fields):
     """[frame, values of fields...] per frame, from the cached run; the
     virtual field "experts" lists the frame's tcpstate expert infos."""
-    _, out = single_pass(tshark, capture)
+    _, lines, _ = single_pass(tshark, capture)
     rows = []
-    for line in out.splitlines():
+    for line in lines:
         cols = line.split("\t")
         row = [cols[0]]
         for f in fields:
@@ -157,10 +213,9 @@ def test_expectations(tshark, labels, expect_path, request):
         flagged = ["frame %s: %s" % (r[0], f) for r in rows_of(tshark, exp.capture, sorted(warns))
                    for f, v in zip(sorted(warns), r[1:]) if v]
         assert not flagged, "warnings in a capture without anomalies:\n" + "\n".join(flagged)
+    counts = single_pass(tshark, exp.capture)[2]
     for flt, count in exp.filters:
-        out = tshark.run(["-Y", flt, "-T", "fields", "-e", "frame.number"], capture=exp.capture)
-        n = len(out.stdout.split())
-        assert n == count, "filter %r matched %d frames, want %d" % (flt, n, count)
+        assert counts[flt] == count, "filter %r matched %d frames, want %d" % (flt, counts[flt], count)
 
 
 def test_invariants(tshark, labels, capture):
@@ -212,13 +267,13 @@ SO_FAR_PREFIXES = ("tcpstate.half_open", "tcpstate.conn.")
 
 def test_two_pass_identical(tshark, capture):
     """tshark -2 prints exactly what a single pass prints, but for SO_FAR."""
-    args, one = single_pass(tshark, capture)
-    two = tshark.run(["-2"] + args, capture=capture).stdout
+    _, one, _ = single_pass(tshark, capture)
+    two, _ = two_pass(tshark, capture)
     keep = [i for i, f in enumerate(["frame.number"] + RUN_FIELDS)
             if not f.startswith(SO_FAR_PREFIXES)]
-    strip = lambda out: [[line.split("\t")[i] for i in keep] for line in out.splitlines()]
+    strip = lambda lines: [[line.split("\t")[i] for i in keep] for line in lines]
     assert strip(one) == strip(two)
-    assert "\t" in one
+    assert one and "\t" in one[0]
 
 
 def tree_counts(out, section):
@@ -246,18 +301,20 @@ def test_connections(tshark, labels, expect_path):
         pytest.skip("Wireshark %s splits this capture's tcp.stream (STREAM_SPLIT_SINCE_4_2)"
                     % ".".join(map(str, tshark.version)))
     fields = [expectations.CONN_COLUMNS[c] for c in exp.conn_fields]
-    rows = tshark.fields(exp.capture, ["tcpstate.stream"] + fields, extra=["-2"])
+    lines, tree = two_pass(tshark, exp.capture)
+    columns = ["frame.number"] + two_pass_fields()
+    at = [columns.index(f) for f in ["tcpstate.stream"] + fields]
     final = {}
-    for r in rows:
-        if r[1]:
-            final[r[1]] = [expectations.normalise(f, v, labels) for f, v in zip(fields, r[2:])]
+    for line in lines:
+        r = [line.split("\t")[i] for i in at]
+        if r[0]:
+            final[r[0]] = [expectations.normalise(f, v, labels) for f, v in zip(fields, r[1:])]
     assert sorted(final, key=int) == sorted(exp.conns, key=int), "connections differ"
     diffs = ["stream %s %s: got %s, want %s" % (st, col, have, want)
              for st in exp.conns
              for col, want, have in zip(exp.conn_fields, exp.conns[st], final[st]) if want != have]
     assert not diffs, "\n".join(diffs)
 
-    tree = tshark.run(["-2", "-q", "-z", "tcpstate,tree"], capture=exp.capture).stdout
     for col, section in (("outcome", "Connections by outcome"),
                          ("close_initiator", "Closed first by"),
                          ("close_style", "Close style")):
