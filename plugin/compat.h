@@ -28,14 +28,11 @@
 /* 4.4: plugins may describe themselves (tshark -G plugins shows the type). */
 #define TS_HAVE_PLUGIN_DESCRIBE TS_WS_AT_LEAST(4, 4)
 
-/* 4.6: a stat-tap table's init callback returns bool. */
-#if TS_WS_AT_LEAST(4, 6)
-#define TS_STAT_TAP_INIT_RET    bool
-#define TS_STAT_TAP_INIT_RETURN return true
-#else
-#define TS_STAT_TAP_INIT_RET    void
-#define TS_STAT_TAP_INIT_RETURN return
-#endif
+/* Not gated: a stat-tap table's init callback (stat_tap_table_ui's
+ * stat_tap_init_cb member) returns void in 4.0 to 4.6 alike; what became
+ * bool in 4.6 is the stat_tap_init_cb *typedef* of a stat_tap_ui's -z
+ * argument parser, which tcpstate does not register itself (checked against
+ * the 4.6.9 headers, tests/compat/run-suite.sh 4.6). */
 
 /* 4.4: stats_tree_register_plugin() returns its config (and submenus are
  * separated by "//" instead of "/"; tcpstate uses none). */

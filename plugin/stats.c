@@ -348,7 +348,7 @@ rows_of(stat_tap_table *table)
     return rows;
 }
 
-static TS_STAT_TAP_INIT_RET
+static void
 conns_init(stat_tap_table_ui *ui)
 {
     stat_tap_table *table = stat_tap_find_table(ui, CONN_TABLE_NAME);
@@ -358,7 +358,6 @@ conns_init(stat_tap_table_ui *ui)
         stat_tap_add_table(ui, table);
     }
     rows_of(table);
-    TS_STAT_TAP_INIT_RETURN;
 }
 
 static void

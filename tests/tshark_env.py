@@ -137,6 +137,17 @@ class TShark:
         out = self.run(args + list(extra), capture=capture).stdout
         return [line.split("\t") for line in out.splitlines()]
 
+    @property
+    def version(self):
+        """Wireshark's (major, minor, micro), from tshark --version."""
+        if not hasattr(self, "_version"):
+            out = self.run(["--version"]).stdout
+            m = re.search(r"^TShark \(Wireshark\) (\d+)\.(\d+)\.(\d+)", out, re.M)
+            if not m:
+                raise RuntimeError("tshark --version shows no version:\n" + out[:200])
+            self._version = tuple(int(g) for g in m.groups())
+        return self._version
+
     def values(self, field_prefix="tcpstate."):
         """{field: {number: label}} from tshark -G values."""
         vals = {}

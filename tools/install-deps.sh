@@ -1,12 +1,26 @@
 #!/bin/sh
 # Install the Debian packages tcpstate needs to build and run, if any are
 # missing; with --test also what the whole test suite needs (the GUI test
-# runs Wireshark under Xvfb).  Uses sudo when not root.  Debian 12 or later.
+# runs Wireshark under Xvfb); with --test --no-gui all of that but the GUI
+# test's packages (tests/compat/run-suite.sh: the suite in a chroot, GUI-less).
+# Uses sudo when not root.  Debian 12 or later.
 set -eu
 
+TEST=false GUI=true
+for arg in "$@"; do
+    case "$arg" in
+    --test) TEST=true ;;
+    --no-gui) GUI=false ;;
+    *) echo "usage: $0 [--test [--no-gui]]" >&2; exit 2 ;;
+    esac
+done
+
 PACKAGES="wireshark-dev tshark cmake gcc make libc6-dev"
-if [ "${1:-}" = "--test" ]; then
-    PACKAGES="$PACKAGES python3 python3-pytest python3-scapy wireshark-qt xvfb xdotool imagemagick x11-utils python3-tk time valgrind lua5.2 lua5.4 clang libclang-rt-dev graphviz"
+if $TEST; then
+    PACKAGES="$PACKAGES python3 python3-pytest python3-scapy time valgrind lua5.2 lua5.4 clang libclang-rt-dev graphviz"
+    if $GUI; then
+        PACKAGES="$PACKAGES wireshark-qt xvfb xdotool imagemagick x11-utils python3-tk"
+    fi
 fi
 
 missing=""

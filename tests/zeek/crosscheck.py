@@ -93,17 +93,33 @@ def norm_addr(a):
         return a
 
 
+# Wireshark 4.2 and later call a TCP checksum that covers only the pseudo
+# header ("partial", left so by checksum offload) Good and mark it with this
+# expert field; Zeek, like Wireshark 4.0, calls it bad.  4.0 has no such field.
+PARTIAL_CKSUM = 'tcp.checksum.partial'
+_has_field = {}
+
+
+def has_field(tshark, name):
+    if name not in _has_field:
+        out = subprocess.run([tshark, '-G', 'fields'], check=True, capture_output=True,
+                             text=True).stdout
+        _has_field[name] = ('\t%s\t' % name) in out
+    return _has_field[name]
+
+
 def segments(tshark, pcap, extra, zeek_lengths=False):
     """The trace's TCP segments as zeek_replay input lines."""
     cmd = [tshark, '-n', '-r', pcap, '-o', 'tcp.check_checksum:TRUE',
            '-o', 'tcp.relative_sequence_numbers:FALSE', '-Y', 'tcp'] + extra + \
           ['-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=a', '-E', 'aggregator=;']
-    for f in FIELDS:
+    fields = FIELDS + ([PARTIAL_CKSUM] if has_field(tshark, PARTIAL_CKSUM) else [])
+    for f in fields:
         cmd += ['-e', f]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     lines = []
     for row in out.splitlines():
-        v = dict(zip(FIELDS, row.split('\t')))
+        v = dict(zip(fields, row.split('\t')))
         protos = v['frame.protocols'].split(':')
         if 'tcp' not in protos:
             continue
@@ -111,6 +127,10 @@ def segments(tshark, pcap, extra, zeek_lengths=False):
         if 'icmp' in before or 'icmpv6' in before:
             continue            # a TCP header quoted in an ICMP error
         ipver = [p for p in before if p in ('ip', 'ipv6')]
+        if not ipver and 'mpls' in before:
+            # Wireshark 4.4 dissects IP under MPLS without listing it in
+            # frame.protocols (eth:...:mpls:tcp); the ip.* fields are there.
+            ipver = [f for f in ('ip', 'ipv6') if v[f + '.src']]
         if not ipver:
             continue
         fam = ipver[-1]         # innermost IP layer carrying the TCP
@@ -122,6 +142,8 @@ def segments(tshark, pcap, extra, zeek_lengths=False):
         tlen = int(last('tcp.len') or 0)
         trunc = 1 if tlen > 0 and int(v['frame.cap_len']) < int(v['frame.len']) else 0
         cksum = last('tcp.checksum.status') or '2'
+        if v.get(PARTIAL_CKSUM):
+            cksum = '0'         # partial checksum: bad to Zeek (see PARTIAL_CKSUM)
         if trunc:
             cksum = '2'         # Zeek verifies only fully captured segments
         if fam == 'ip' and v['ip.len']:
