@@ -232,8 +232,11 @@ def test_same_value_strings(native, lua):
 
 
 def test_same_protocol_and_preferences(native, lua):
-    proto = lambda t: [l for l in t.run(["-G", "protocols"]).stdout.splitlines()
-                       if l.endswith("\ttcpstate")]
+    # -G protocols: name, short name, filter name; 4.4 and later add three
+    # columns (enabled, ...), so compare the first three.
+    proto = lambda t: ["\t".join(l.split("\t")[:3])
+                       for l in t.run(["-G", "protocols"]).stdout.splitlines()
+                       if l.split("\t")[2:3] == ["tcpstate"]]
     assert proto(native) == proto(lua) == ["TCP State Tracking\tTCPSTATE\ttcpstate"]
     prefs = lambda t: [b for b in t.run(["-G", "defaultprefs"]).stdout.split("\n\n")
                        if "tcpstate." in b]
