@@ -75,7 +75,7 @@ def io_stat_counts(text, n):
     for line in text.splitlines():
         if "<>" in line:
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            return [int(c) for c in cells[1::2]][:n]
+            return [int(c) for c in cells[1::2][:n]]   # a wide table pads with an empty cell
     raise AssertionError("no io,stat row in:\n" + text)
 
 
