@@ -250,8 +250,9 @@ render_quoted(tvbuff_t *tvb, proto_tree *tree, const ts_record *r)
 /* The step expert texts, "Handshake 1/3: SYN", "Teardown 2+3/4: ACK of the
  * first FIN, second FIN", for every combination of step bits (bit n = step
  * n), made once: a step is on most segments, and formatting it each time
- * was a measurable part of the plugin's cost.  Lifetime: the program. */
-static char *step_texts[2][32];
+ * was a measurable part of the plugin's cost.  Static storage (not the
+ * heap: the plugin is unloaded at exit).  Lifetime: the program. */
+static char step_texts[2][32][128];
 
 static void
 make_step_texts(void)
@@ -272,8 +273,8 @@ make_step_texts(void)
                 g_string_append_printf(names, "%s%s", names->len ? ", " : "",
                                        val_to_str_const(n, kinds[k].vals, "?"));
             }
-            step_texts[k][bits] = g_strdup_printf("%s %s/%u: %s", kinds[k].what, nums->str,
-                                                  kinds[k].total, names->str);
+            g_snprintf(step_texts[k][bits], sizeof step_texts[k][bits], "%s %s/%u: %s",
+                       kinds[k].what, nums->str, kinds[k].total, names->str);
             g_string_free(nums, TRUE);
             g_string_free(names, TRUE);
         }
