@@ -189,42 +189,27 @@ state_name(uint8_t st)
     return val_to_str_const(st, state_vals, "?");
 }
 
-/* "Handshake 1/3", "Teardown 2+3/4", "Handshake 3/3, Teardown 1/4" or "".
- * No printf: this runs on most segments whenever the tree or the Info tag
- * shows it. */
+/* The step texts for every combination of step bits (bit n = step n), made
+ * once by make_step_texts(): the tag "Teardown 2+3/4" (tree and Info
+ * column) and the expert text "Teardown 2+3/4: ACK of the first FIN, second
+ * FIN".  A step is on most segments; formatting it each time was a
+ * measurable part of the plugin's cost.  Static storage (not the heap: the
+ * plugin is unloaded at exit).  Lifetime: the program. */
+static char step_tags[2][32][24];
+static char step_texts[2][32][128];
+
+/* "Handshake 1/3", "Teardown 2+3/4", "Handshake 3/3, Teardown 1/4" or "". */
 static void
 format_steps(const ts_record *r, char *buf, size_t len)
 {
-    static const struct {
-        const char *what;
-        char        total;
-    } kinds[] = { { "Handshake ", '3' }, { "Teardown ", '4' } };
-    char out[40];       /* longest: "Handshake 1+2+3/3, Teardown 1+2+3+4/4" */
-    size_t o = 0;
-
-    for (int k = 0; k < 2; k++) {
-        const uint8_t bits = k == 0 ? r->handshake : r->teardown;
-        if (!bits)
-            continue;
-        if (o) {
-            out[o++] = ',';
-            out[o++] = ' ';
-        }
-        for (const char *w = kinds[k].what; *w; w++)
-            out[o++] = *w;
-        for (int n = 1, first = 1; n <= 4; n++) {
-            if (bits & (1u << n)) {
-                if (!first)
-                    out[o++] = '+';
-                out[o++] = (char)('0' + n);
-                first = 0;
-            }
-        }
-        out[o++] = '/';
-        out[o++] = kinds[k].total;
+    buf[0] = '\0';
+    if (r->handshake)
+        g_strlcpy(buf, step_tags[0][r->handshake & 31], len);
+    if (r->teardown) {
+        if (buf[0])
+            g_strlcat(buf, ", ", len);
+        g_strlcat(buf, step_tags[1][r->teardown & 31], len);
     }
-    out[o] = '\0';
-    g_strlcpy(buf, out, len);
 }
 
 static void
@@ -247,13 +232,6 @@ render_quoted(tvbuff_t *tvb, proto_tree *tree, const ts_record *r)
     proto_item_set_generated(proto_tree_add_boolean(st, hf_tcpstate_icmp_quoted, tvb, 0, 0, TRUE));
 }
 
-/* The step expert texts, "Handshake 1/3: SYN", "Teardown 2+3/4: ACK of the
- * first FIN, second FIN", for every combination of step bits (bit n = step
- * n), made once: a step is on most segments, and formatting it each time
- * was a measurable part of the plugin's cost.  Static storage (not the
- * heap: the plugin is unloaded at exit).  Lifetime: the program. */
-static char step_texts[2][32][128];
-
 static void
 make_step_texts(void)
 {
@@ -273,8 +251,10 @@ make_step_texts(void)
                 g_string_append_printf(names, "%s%s", names->len ? ", " : "",
                                        val_to_str_const(n, kinds[k].vals, "?"));
             }
-            g_snprintf(step_texts[k][bits], sizeof step_texts[k][bits], "%s %s/%u: %s",
-                       kinds[k].what, nums->str, kinds[k].total, names->str);
+            g_snprintf(step_tags[k][bits], sizeof step_tags[k][bits], "%s %s/%u",
+                       kinds[k].what, nums->str, kinds[k].total);
+            g_snprintf(step_texts[k][bits], sizeof step_texts[k][bits], "%s: %s",
+                       step_tags[k][bits], names->str);
             g_string_free(nums, TRUE);
             g_string_free(names, TRUE);
         }

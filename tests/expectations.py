@@ -126,3 +126,19 @@ def normalise(field, value, labels):
         vs = labels.get(field, {})
         return ",".join(vs.get(v, v) for v in value.split(","))
     return value
+
+
+def tree_counts(out, section):
+    """{child: count} of one top-level node of tshark -z tcpstate,tree (the
+    capture tests and tests/crafted/expect.py read it the same way)."""
+    counts, inside = {}, False
+    for line in out.splitlines():
+        if not line.strip() or line.startswith(("=", "-", "Topic")):
+            continue
+        if not line.startswith(" "):
+            inside = line.startswith(section)
+            continue
+        if inside and not line.startswith("  "):
+            name, count = line[:33].strip(), line[33:].split()[0]
+            counts[name] = int(count)
+    return counts

@@ -154,21 +154,6 @@ TREE_SECTIONS = (("outcome", "Connections by outcome"), ("close_initiator", "Clo
                  ("close_style", "Close style"))
 
 
-def tree_counts(out, section):
-    """{child: count} of one top-level node of tshark -z tcpstate,tree (as
-    tests/tshark/test_captures.py reads it)."""
-    counts, inside = {}, False
-    for line in out.splitlines():
-        if not line.strip() or line.startswith(("=", "-", "Topic")):
-            continue
-        if not line.startswith(" "):
-            inside = line.startswith(section)
-            continue
-        if inside and not line.startswith("  "):
-            counts[line[:33].strip()] = int(line[33:].split()[0])
-    return counts
-
-
 def check_conns(tshark, exp, labels):
     """The conn lines against tshark -2 (every stream's last segment) and
     the counts of -z tcpstate,tree, as test_connections of
@@ -202,7 +187,7 @@ def check_conns(tshark, exp, labels):
         want = {}
         for values in exp.conns.values():
             want[values[i]] = want.get(values[i], 0) + 1
-        have = {k: v for k, v in tree_counts(tree, section).items() if v}
+        have = {k: v for k, v in expectations.tree_counts(tree, section).items() if v}
         if have != want:
             errors.append("%s: tree %r says %s, the conn lines %s" % (name, section, have, want))
     return errors

@@ -276,21 +276,6 @@ def test_two_pass_identical(tshark, capture):
     assert one and "\t" in one[0]
 
 
-def tree_counts(out, section):
-    """{child: count} of one top-level node of tshark -z tcpstate,tree."""
-    counts, inside = {}, False
-    for line in out.splitlines():
-        if not line.strip() or line.startswith(("=", "-", "Topic")):
-            continue
-        if not line.startswith(" "):
-            inside = line.startswith(section)
-            continue
-        if inside and not line.startswith("  "):
-            name, count = line[:33].strip(), line[33:].split()[0]
-            counts[name] = int(count)
-    return counts
-
-
 def test_connections(tshark, labels, expect_path):
     """Every connection's final summary (tshark -2) and the summary tree's
     counts (-z tcpstate,tree with -2) against the .expect conn lines."""
@@ -324,5 +309,5 @@ def test_connections(tshark, labels, expect_path):
         want = {}
         for values in exp.conns.values():
             want[values[i]] = want.get(values[i], 0) + 1
-        have = {k: v for k, v in tree_counts(tree, section).items() if v}
+        have = {k: v for k, v in expectations.tree_counts(tree, section).items() if v}
         assert have == want, "%s: tree says %s, connections say %s" % (section, have, want)
