@@ -21,6 +21,7 @@
 #include "conn.h"
 #include "summary.h"
 #include "zeek.h"
+#include "replay_split.h"
 
 #define MAXF 16
 
@@ -57,25 +58,6 @@ key_of(const char *s)
     return h;
 }
 
-static int
-split(char *line, char **f)
-{
-    int n = 0;
-    char *p = line;
-    f[n++] = p;
-    while (*p && n < MAXF) {
-        if (*p == '\t') {
-            *p = '\0';
-            f[n++] = p + 1;
-        } else if (*p == '\n' || *p == '\r') {
-            *p = '\0';
-            break;
-        }
-        p++;
-    }
-    return n;
-}
-
 int
 main(void)
 {
@@ -94,7 +76,7 @@ main(void)
         lineno++;
         if (line[0] == '#')
             continue;
-        n = split(line, f);
+        n = replay_split(line, f, MAXF);
         if (n < 11)
             continue;
         memset(&seg, 0, sizeof seg);

@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "zeek.h"
+#include "replay_split.h"
 
 #define MAXF 16
 
@@ -74,24 +75,6 @@ static void print_conn(size_t id, const struct stream *s)
            first ? s->first_addr : s->other_addr, first ? s->first_port : s->other_port,
            first ? s->other_addr : s->first_addr, first ? s->other_port : s->first_port,
            ts_zeek_conn_state(&s->z), ts_zeek_history(&s->z, h), s->start_line);
-}
-
-static int split(char *line, char **f)
-{
-    int n = 0;
-    char *p = line;
-    f[n++] = p;
-    while (*p && n < MAXF) {
-        if (*p == '\t') {
-            *p = '\0';
-            f[n++] = p + 1;
-        } else if (*p == '\n' || *p == '\r') {
-            *p = '\0';
-            break;
-        }
-        p++;
-    }
-    return n;
 }
 
 static void parse_time(const char *s, ts_zeek_seg *seg)
@@ -149,7 +132,7 @@ int main(int argc, char **argv)
         unsigned r;
         int n;
         lineno++;
-        n = split(line, f);
+        n = replay_split(line, f, MAXF);
         if (n < 11 || !*f[0] || line[0] == '#')
             continue;
         id = (size_t)strtoul(f[0], NULL, 10);
