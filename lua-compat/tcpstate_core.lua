@@ -1,4 +1,4 @@
--- tcpstate_core.lua - the Lua twin's pure core: a port of plugin/classify.c,
+-- tcpstate_core.lua - the Lua twin's pure core: a port of plugin/core/classify.c,
 -- fsm.c (ts_fsm_step), conn.c, summary.c, connstats.c and flood.c
 --
 -- SPDX-License-Identifier: GPL-2.0-or-later

@@ -1,4 +1,4 @@
--- tcpstate_zeek.lua - Zeek's conn.log conn_state and history, a port of plugin/zeek.c
+-- tcpstate_zeek.lua - Zeek's conn.log conn_state and history, a port of plugin/core/zeek.c
 --
 -- SPDX-License-Identifier: GPL-2.0-or-later
 --
@@ -13,7 +13,7 @@
 -- counter saturating at 127, the zero-window and gap counters at 10, the
 -- first 15 history letters, one pending timer in 1/128 s modulo 2^29.
 -- docs/zeek-mapping.md explains the rules; every function below is named
--- after its C counterpart in plugin/zeek.c.
+-- after its C counterpart in plugin/core/zeek.c.
 
 local floor, find, lower = math.floor, string.find, string.lower
 

@@ -254,7 +254,7 @@ def design_sizes(workdir):
                 'int main(void) { printf("%zu %zu\\n", sizeof(ts_record), sizeof(ts_conn)); '
                 'return 0; }\n')
     try:
-        subprocess.run([cc, "-I", os.path.join(SOURCE, "plugin"), "-o", exe, src], check=True,
+        subprocess.run([cc, "-I", os.path.join(SOURCE, "plugin", "core"), "-o", exe, src], check=True,
                        capture_output=True)
         rec, conn = subprocess.run([exe], capture_output=True, text=True,
                                    check=True).stdout.split()

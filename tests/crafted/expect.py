@@ -35,7 +35,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-ANOMALIES_H = os.path.join(ROOT, "plugin", "anomalies.h")
+ANOMALIES_H = os.path.join(ROOT, "plugin", "core", "anomalies.h")
 
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import expectations  # noqa: E402
@@ -61,7 +61,7 @@ STEP_EXPERTS = ("handshake_step", "teardown_step")
 
 def anomaly_names(path=ANOMALIES_H):
     """The expert infos' names (without "tcpstate."), in the order of the
-    one list, plugin/anomalies.h."""
+    one list, plugin/core/anomalies.h."""
     with open(path, encoding="utf-8") as fp:
         names = re.findall(r"\bX\(\s*[A-Z0-9_]+\s*,\s*\"([a-z0-9_]+)\"", fp.read())
     if not names:

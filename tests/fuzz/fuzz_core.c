@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * Built with clang -fsanitize=fuzzer,address,undefined (tests/fuzz/CMakeLists.txt)
- * together with plugin/fsm.c, classify.c, conn.c, summary.c, connstats.c
+ * together with plugin/core/fsm.c, classify.c, conn.c, summary.c, connstats.c
  * and zeek.c.  No Wireshark, no GLib.
  *
  * The input is a sequence of 16-byte segment descriptions spread over up

@@ -3,10 +3,10 @@
 """The Lua twin's core against the native one, without Wireshark's dissection.
 
 The same segment sequences go through
-  - plugin/zeek.c (tests/zeek/zeek_replay) and lua-compat/tcpstate_zeek.lua
+  - plugin/core/zeek.c (tests/zeek/zeek_replay) and lua-compat/tcpstate_zeek.lua
     (tests/lua/zeek_replay.lua): Zeek's connections and, with -v, every
     segment's conn_state, history and endpoint states;
-  - plugin/conn.c & co. (tests/lua/core_replay) and lua-compat/tcpstate_core.lua
+  - plugin/core/conn.c & co. (tests/lua/core_replay) and lua-compat/tcpstate_core.lua
     (tests/lua/core_replay.lua): every segment's record, the tracker's
     signals, and the connection's summary and Zeek view after it;
 and the outputs must be byte-identical, for every Lua interpreter given.

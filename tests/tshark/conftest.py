@@ -28,7 +28,7 @@ def pytest_configure(config):
 
 
 def anomaly_list(docgen):
-    """[(filter name, group, severity, summary)] from plugin/anomalies.h."""
+    """[(filter name, group, severity, summary)] from plugin/core/anomalies.h."""
     out = subprocess.run([docgen, "anomalies"], capture_output=True, text=True, check=True)
     return [tuple(line.split("\t")) for line in out.stdout.splitlines()]
 

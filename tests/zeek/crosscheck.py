@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Cross-check plugin/zeek.c against Zeek's own test baselines.
+"""Cross-check plugin/core/zeek.c against Zeek's own test baselines.
 
 For every trace of the corpus (default ../shared/corpus/zeek, or
 $TCPSTATE_CORPUS/zeek, or --corpus DIR), extract the TCP segments with
@@ -180,9 +180,9 @@ def replay_args(fname, zeek_cmd):
 def build_replay(tmp):
     exe = os.path.join(tmp, 'zeek_replay')
     cc = os.environ.get('CC', 'cc')
-    subprocess.run([cc, '-std=c99', '-O2', '-Wall', '-I', os.path.join(ROOT, 'plugin'),
+    subprocess.run([cc, '-std=c99', '-O2', '-Wall', '-I', os.path.join(ROOT, 'plugin', 'core'),
                     '-o', exe, os.path.join(HERE, 'zeek_replay.c'),
-                    os.path.join(ROOT, 'plugin', 'zeek.c')], check=True)
+                    os.path.join(ROOT, 'plugin', 'core', 'zeek.c')], check=True)
     return exe
 
 

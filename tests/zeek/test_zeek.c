@@ -1,8 +1,8 @@
-/* test_zeek.c - unit tests of plugin/zeek.c (Zeek conn_state / history)
+/* test_zeek.c - unit tests of plugin/core/zeek.c (Zeek conn_state / history)
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * Standalone: cc -std=c99 -Iplugin tests/zeek/test_zeek.c plugin/zeek.c
+ * Standalone: cc -std=c99 -Iplugin/core tests/zeek/test_zeek.c plugin/core/zeek.c
  * Exit status 0 if every check passes.
  */
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* zeek_replay.c - replay TCP segments through plugin/zeek.c
+/* zeek_replay.c - replay TCP segments through plugin/core/zeek.c
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
