@@ -26,6 +26,7 @@
 #include "stats.h"
 #include "store.h"
 #include "summary.h"
+#include "text.h"
 
 void proto_register_tcpstate(void);
 void proto_reg_handoff_tcpstate(void);
@@ -126,20 +127,18 @@ static const value_string closer_vals[] = {
     { 0, NULL }
 };
 
-static const value_string handshake_vals[] = {
-    { 1, "SYN" },
-    { 2, "SYN-ACK" },
-    { 3, "ACK (handshake complete)" },
-    { 0, NULL }
-};
+/* Filled from text.c's step names at registration. */
+static value_string handshake_vals[4];
+static value_string teardown_vals[5];
 
-static const value_string teardown_vals[] = {
-    { 1, "first FIN" },
-    { 2, "ACK of the first FIN" },
-    { 3, "second FIN" },
-    { 4, "ACK of the second FIN" },
-    { 0, NULL }
-};
+static void
+make_step_vals(void)
+{
+    for (unsigned n = 1; n <= 3; n++)
+        handshake_vals[n - 1] = (value_string){ n, ts_text_step_name(TS_STEPS_HANDSHAKE, n) };
+    for (unsigned n = 1; n <= 4; n++)
+        teardown_vals[n - 1] = (value_string){ n, ts_text_step_name(TS_STEPS_TEARDOWN, n) };
+}
 
 /* ---- first pass: compute ------------------------------------------------ */
 
@@ -183,35 +182,6 @@ track_frame(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
 
 /* ---- every pass: render ------------------------------------------------- */
 
-static const char *
-state_name(uint8_t st)
-{
-    return val_to_str_const(st, state_vals, "?");
-}
-
-/* The step texts for every combination of step bits (bit n = step n), made
- * once by make_step_texts(): the tag "Teardown 2+3/4" (tree and Info
- * column) and the expert text "Teardown 2+3/4: ACK of the first FIN, second
- * FIN".  A step is on most segments; formatting it each time was a
- * measurable part of the plugin's cost.  Static storage (not the heap: the
- * plugin is unloaded at exit).  Lifetime: the program. */
-static char step_tags[2][32][24];
-static char step_texts[2][32][128];
-
-/* "Handshake 1/3", "Teardown 2+3/4", "Handshake 3/3, Teardown 1/4" or "". */
-static void
-format_steps(const ts_record *r, char *buf, size_t len)
-{
-    buf[0] = '\0';
-    if (r->handshake)
-        g_strlcpy(buf, step_tags[0][r->handshake & 31], len);
-    if (r->teardown) {
-        if (buf[0])
-            g_strlcat(buf, ", ", len);
-        g_strlcat(buf, step_tags[1][r->teardown & 31], len);
-    }
-}
-
 static void
 add_steps(proto_tree *tree, tvbuff_t *tvb, int hf, uint8_t bits)
 {
@@ -230,35 +200,6 @@ render_quoted(tvbuff_t *tvb, proto_tree *tree, const ts_record *r)
                            r->stream);
     proto_item_set_generated(proto_tree_add_uint(st, hf_tcpstate_stream, tvb, 0, 0, r->stream));
     proto_item_set_generated(proto_tree_add_boolean(st, hf_tcpstate_icmp_quoted, tvb, 0, 0, TRUE));
-}
-
-static void
-make_step_texts(void)
-{
-    static const struct {
-        const char        *what;
-        unsigned           total;
-        const value_string *vals;
-    } kinds[2] = { { "Handshake", 3, handshake_vals }, { "Teardown", 4, teardown_vals } };
-
-    for (int k = 0; k < 2; k++) {
-        for (unsigned bits = 0; bits < 32; bits++) {
-            GString *nums = g_string_new(NULL), *names = g_string_new(NULL);
-            for (unsigned n = 1; n <= kinds[k].total; n++) {
-                if (!(bits & (1u << n)))
-                    continue;
-                g_string_append_printf(nums, "%s%u", nums->len ? "+" : "", n);
-                g_string_append_printf(names, "%s%s", names->len ? ", " : "",
-                                       val_to_str_const(n, kinds[k].vals, "?"));
-            }
-            g_snprintf(step_tags[k][bits], sizeof step_tags[k][bits], "%s %s/%u",
-                       kinds[k].what, nums->str, kinds[k].total);
-            g_snprintf(step_texts[k][bits], sizeof step_texts[k][bits], "%s: %s",
-                       step_tags[k][bits], names->str);
-            g_string_free(nums, TRUE);
-            g_string_free(names, TRUE);
-        }
-    }
 }
 
 /* "<address>:<port>" of the segment's sender (from=TRUE) or receiver. */
@@ -295,10 +236,10 @@ add_experts(packet_info *pinfo, proto_tree *tree, proto_item *ti, const ts_recor
             break;
         }
         case TS_AN_HANDSHAKE_STEP:
-            expert_add_info_format(pinfo, ti, ei, "%s", step_texts[0][r->handshake & 31]);
+            expert_add_info_format(pinfo, ti, ei, "%s", ts_text_step_text(TS_STEPS_HANDSHAKE, r->handshake));
             break;
         case TS_AN_TEARDOWN_STEP:
-            expert_add_info_format(pinfo, ti, ei, "%s", step_texts[1][r->teardown & 31]);
+            expert_add_info_format(pinfo, ti, ei, "%s", ts_text_step_text(TS_STEPS_TEARDOWN, r->teardown));
             break;
         case TS_AN_CLIENT_CLOSE:
         case TS_AN_SERVER_CLOSE:
@@ -395,8 +336,8 @@ render_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record
     proto_tree *st;
 
     ti = proto_tree_add_item(tree, proto_tcpstate, tvb, 0, 0, ENC_NA);
-    proto_item_append_text(ti, ", Client: %s  Server: %s%s%s%s", state_name(cst),
-                           state_name(sst), steps[0] ? "  [" : "", steps, steps[0] ? "]" : "");
+    proto_item_append_text(ti, ", Client: %s  Server: %s%s%s%s", ts_text_state(cst),
+                           ts_text_state(sst), steps[0] ? "  [" : "", steps, steps[0] ? "]" : "");
     st = proto_item_add_subtree(ti, ett_tcpstate);
 
     proto_item_set_generated(proto_tree_add_uint(st, hf_tcpstate_stream, tvb, 0, 0, r->stream));
@@ -449,15 +390,18 @@ render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
     proto_item *ti = NULL;
 
     if (show || tag)
-        format_steps(r, steps, sizeof steps);
+        ts_text_steps(r, steps, sizeof steps);
     if (show)
         ti = render_tree(tvb, pinfo, tree, r, steps);
     if (r->anomalies)
         add_experts(pinfo, tree, ti, r);
 
-    if (tag)
-        col_append_fstr(pinfo->cinfo, COL_INFO, " [C:%s S:%s%s%s]", state_name(cst),
-                        state_name(sst), steps[0] ? " " : "", steps);
+    if (tag) {
+        char text[80] = " [";
+        ts_text_states(r, steps, text + 2, sizeof text - 3);
+        g_strlcat(text, "]", sizeof text);
+        col_append_str(pinfo->cinfo, COL_INFO, text);
+    }
 }
 
 static int
@@ -612,9 +556,10 @@ proto_register_tcpstate(void)
     };
     module_t *prefs;
 
+    ts_text_init();
+    make_step_vals();
     proto_tcpstate = proto_register_protocol("TCP State Tracking", "TCPSTATE", "tcpstate");
     proto_register_field_array(proto_tcpstate, hf, array_length(hf));
-    make_step_texts();
     proto_register_subtree_array(ett, array_length(ett));
     expert_register_field_array(expert_register_protocol(proto_tcpstate), ei, array_length(ei));
 

@@ -1,0 +1,119 @@
+/* text.c - the words tcpstate shows for a record (see text.h)
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "config-tcpstate.h"
+
+#include "text.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "fsm.h"
+
+static const char *const step_names[2][5] = {
+    { NULL, "SYN", "SYN-ACK", "ACK (handshake complete)", NULL },
+    { NULL, "first FIN", "ACK of the first FIN", "second FIN", "ACK of the second FIN" },
+};
+static const struct {
+    const char *what;
+    unsigned    total;
+} kinds[2] = { { "Handshake", 3 }, { "Teardown", 4 } };
+
+/* Every combination of step bits, made once by ts_text_init().  A step is
+ * on most segments; formatting it each time was a measurable part of the
+ * plugin's cost. */
+static char step_tags[2][32][24];
+static char step_texts[2][32][128];
+
+/* strlcat: s after what buf holds, truncated to len bytes with the NUL. */
+static void
+append(char *buf, size_t len, const char *s)
+{
+    size_t used = strlen(buf);
+    while (*s && used + 1 < len)
+        buf[used++] = *s++;
+    if (used < len)
+        buf[used] = '\0';
+}
+
+void
+ts_text_init(void)
+{
+    for (int k = 0; k < 2; k++) {
+        for (unsigned bits = 0; bits < 32; bits++) {
+            char nums[16] = "", names[100] = "";
+            for (unsigned n = 1; n <= kinds[k].total; n++) {
+                if (!(bits & (1u << n)))
+                    continue;
+                char num[4];
+                snprintf(num, sizeof num, "%s%u", nums[0] ? "+" : "", n);
+                append(nums, sizeof nums, num);
+                if (names[0])
+                    append(names, sizeof names, ", ");
+                append(names, sizeof names, step_names[k][n]);
+            }
+            if (!nums[0]) {
+                step_tags[k][bits][0] = step_texts[k][bits][0] = '\0';
+                continue;
+            }
+            snprintf(step_tags[k][bits], sizeof step_tags[k][bits], "%s %s/%u", kinds[k].what,
+                     nums, kinds[k].total);
+            snprintf(step_texts[k][bits], sizeof step_texts[k][bits], "%s: %s",
+                     step_tags[k][bits], names);
+        }
+    }
+}
+
+const char *
+ts_text_state(uint8_t state)
+{
+    return state >= 1 && state <= TS_STATE_MAX ? ts_state_name((ts_state)state) : "?";
+}
+
+const char *
+ts_text_step_tag(int kind, uint8_t bits)
+{
+    return step_tags[kind & 1][bits & 31];
+}
+
+const char *
+ts_text_step_text(int kind, uint8_t bits)
+{
+    return step_texts[kind & 1][bits & 31];
+}
+
+const char *
+ts_text_step_name(int kind, unsigned step)
+{
+    return step <= kinds[kind & 1].total && step_names[kind & 1][step] ? step_names[kind & 1][step]
+                                                                      : "?";
+}
+
+void
+ts_text_steps(const ts_record *r, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (r->handshake)
+        append(buf, len, step_tags[TS_STEPS_HANDSHAKE][r->handshake & 31]);
+    if (r->teardown) {
+        if (buf[0])
+            append(buf, len, ", ");
+        append(buf, len, step_tags[TS_STEPS_TEARDOWN][r->teardown & 31]);
+    }
+}
+
+char *
+ts_text_states(const ts_record *r, const char *steps, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    append(buf, len, "C:");
+    append(buf, len, ts_text_state(r->state[TS_CLIENT]));
+    append(buf, len, " S:");
+    append(buf, len, ts_text_state(r->state[TS_SERVER]));
+    if (steps && steps[0]) {
+        append(buf, len, " ");
+        append(buf, len, steps);
+    }
+    return buf;
+}
