@@ -140,7 +140,59 @@ make_step_vals(void)
         teardown_vals[n - 1] = (value_string){ n, ts_text_step_name(TS_STEPS_TEARDOWN, n) };
 }
 
-/* ---- first pass: compute ------------------------------------------------ */
+/* ---- the first dissection with data: compute -------------------------- */
+
+/* Where the analysis of the open file stands.  Frames are analysed in
+ * order, each in the first dissection of it that offers its segment (TCP's
+ * tap, or the tree's fields): normally the first pass; in tshark -2
+ * without a filter, whose first pass offers neither, the second.
+ * Lifetime: one capture file (init routine). */
+static struct {
+    uint32_t last;          /* the last frame analysed */
+    uint32_t hole;          /* the first frame a dissection could not read and
+                               a later one may (0: none): nothing after it is
+                               analysed before it */
+    gboolean want_fields;   /* the borrowed fields are wanted fields */
+    gboolean deferred;      /* a first dissection offered nothing: the analysis
+                               runs in a later pass, so connection summaries
+                               are "so far" on the way */
+    gboolean warned_deferred;
+    uint32_t cut;           /* segments TCP could not read to the end of their
+                               header, in dissections without the fields */
+} analysis;
+
+/* The fields are wanted from now on: the next frame's tree has them. */
+static void
+want_fields(void)
+{
+    if (analysis.want_fields)
+        return;
+    analysis.want_fields = TRUE;
+    set_postdissector_wanted_hfids(tcpstate_handle, ts_extract_wanted_hfids());
+}
+
+static ts_record *
+track_segment(tvbuff_t *tvb _U_, packet_info *pinfo, ts_segment *seg)
+{
+    ts_conn *conn = ts_store_conn(seg->stream);
+    ts_record *rec = ts_store_new_record(pinfo->num);
+    ts_flood_alarm alarm;
+    ts_zeek ended;
+    unsigned track;
+
+    seg->time = nstime_to_sec(&pinfo->abs_ts);
+    track = ts_conn_track(conn, seg, rec, &ended);
+    if (track & TS_TRACK_ZEEK_NEW)
+        ts_store_zeek_ended(seg->stream, pinfo->num, &ended);
+    if ((track & TS_TRACK_HALF_OPEN_BEGIN) &&
+        ts_flood_begin(conn, seg->stream, seg, seg->time, &alarm)) {
+        rec->anomalies |= TS_AN_BIT(SYN_FLOOD);
+        ts_flood_remember(pinfo->num, &alarm);
+    }
+    if (track & TS_TRACK_HALF_OPEN_END)
+        ts_flood_end(conn);
+    return rec;
+}
 
 static const ts_record *
 track_frame(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
@@ -148,33 +200,41 @@ track_frame(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
     ts_segment seg;
     ts_record *rec;
 
-    switch (ts_extract(pinfo, tree, &seg)) {
-    case TS_EXTRACT_SEGMENT: {
-        ts_conn *conn = ts_store_conn(seg.stream);
-        ts_flood_alarm alarm;
-        ts_zeek ended;
-        unsigned track;
-
-        rec = ts_store_new_record(pinfo->num);
-        seg.time = nstime_to_sec(&pinfo->abs_ts);
-        seg.truncated = tvb_captured_length(tvb) < tvb_reported_length(tvb);
-        track = ts_conn_track(conn, &seg, rec, &ended);
-        if (track & TS_TRACK_ZEEK_NEW)
-            ts_store_zeek_ended(seg.stream, pinfo->num, &ended);
-        if ((track & TS_TRACK_HALF_OPEN_BEGIN) &&
-            ts_flood_begin(conn, seg.stream, &seg, seg.time, &alarm)) {
-            rec->anomalies |= TS_AN_BIT(SYN_FLOOD);
-            ts_flood_remember(pinfo->num, &alarm);
-        }
-        if (track & TS_TRACK_HALF_OPEN_END)
-            ts_flood_end(conn);
-        return rec;
-    }
+    if (pinfo->num <= analysis.last || (analysis.hole && pinfo->num > analysis.hole))
+        return NULL;        /* seen again, or after a frame still to be read */
+    switch (ts_extract(tvb, pinfo, tree, &seg)) {
+    case TS_EXTRACT_SEGMENT:
+        analysis.last = pinfo->num;
+        analysis.hole = 0;
+        if (PINFO_FD_VISITED(pinfo))
+            analysis.deferred = TRUE;
+        /* From the tree: a dissection without taps, whose next frames need
+         * the fields too.  Truncated: TCP may stop short of its tap. */
+        if (seg.from_tree || seg.truncated)
+            want_fields();
+        return track_segment(tvb, pinfo, &seg);
     case TS_EXTRACT_QUOTED:
+        analysis.last = pinfo->num;
+        analysis.hole = 0;
         rec = ts_store_new_record(pinfo->num);
         rec->stream = seg.stream;
         rec->flags = TS_REC_QUOTED;
         return rec;
+    case TS_EXTRACT_UNSEEN:
+        want_fields();      /* for the rest of a pass without taps */
+        if (!analysis.hole)
+            analysis.hole = pinfo->num;
+        return NULL;
+    case TS_EXTRACT_CUT:
+        want_fields();
+        analysis.hole = 0;
+        if (analysis.cut++ == 0)
+            ws_warning("tcpstate: frame %u: the TCP header is cut short (snapshot length) or "
+                       "malformed, and this run builds no protocol tree: tcpstate cannot read "
+                       "such segments here; a display filter (e.g. -Y tcp) or the GUI reads "
+                       "them", pinfo->num);
+        analysis.last = pinfo->num;
+        return NULL;
     default:
         return NULL;
     }
@@ -407,9 +467,9 @@ render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
 static int
 dissect_tcpstate(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
-    const ts_record *rec = PINFO_FD_VISITED(pinfo) ? ts_store_record(pinfo->num)
-                                                   : track_frame(tvb, pinfo, tree);
-    if (!rec)
+    const ts_record *rec = ts_store_record(pinfo->num);
+
+    if (!rec && !(rec = track_frame(tvb, pinfo, tree)))
         return 0;
     if (rec->flags & TS_REC_QUOTED) {
         render_quoted(tvb, tree, rec);
@@ -469,8 +529,16 @@ tcpstate_init(void)
     hf_ws_expert = proto_registrar_get_id_byname("_ws.expert");
     ts_store_init();
     ts_flood_init(pref_syn_flood_threshold, pref_syn_flood_window);
-    if (proto_is_protocol_enabled(find_protocol_by_id(proto_tcpstate)))
-        set_postdissector_wanted_hfids(tcpstate_handle, ts_extract_wanted_hfids());
+    memset(&analysis, 0, sizeof analysis);
+    if (!proto_is_protocol_enabled(find_protocol_by_id(proto_tcpstate)))
+        return;
+    /* Segments come from TCP's tap, which needs no tree.  The fields are
+     * for dissections without taps: primed for the first frame, wanted
+     * once such a dissection shows up (track_frame).  TCP's checksum
+     * verdict is in the tree only: verifying checksums wants the fields. */
+    ts_extract_prime();
+    if (ts_extract_checksums_verified())
+        want_fields();
 }
 
 static void

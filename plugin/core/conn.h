@@ -49,6 +49,7 @@ typedef struct ts_segment {
     uint16_t dport;
     bool     truncated; /* the frame was not captured whole (snaplen) */
     bool     bad_checksum;  /* verified bad (tcp.check_checksum): the receiver drops it */
+    bool     from_tree; /* read from the protocol tree, not from TCP's tap */
 } ts_segment;
 
 /* What the observer knows of one endpoint.  Lifetime: the connection's. */
