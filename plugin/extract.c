@@ -134,37 +134,54 @@ ts_extract_wanted_hfids(void)
     return ids;
 }
 
-/* The instance of field b at exactly this layer. */
+/* The instances of field b in the tree: indexed when the field is primed;
+ * in a shown tree an unprimed field's items exist too, found by walking the
+ * tree (only for segments TCP left out of its tap: *walked is then set and
+ * the array is the caller's to free). */
+static GPtrArray *
+instances(proto_tree *tree, enum ts_borrowed b, bool walk, bool *walked)
+{
+    GPtrArray *a;
+
+    *walked = false;
+    if (!tree || borrowed_hf[b] < 0)
+        return NULL;
+    if ((a = proto_get_finfo_ptr_array(tree, borrowed_hf[b])) || !walk ||
+        !PTREE_DATA(tree)->visible)
+        return a;
+    a = proto_find_finfo(tree, borrowed_hf[b]);
+    *walked = a != NULL;
+    return a;
+}
+
+/* The instance of field b at exactly this layer (before: the one in the
+ * deepest layer before it). */
+static field_info *
+field_in(proto_tree *tree, enum ts_borrowed b, int layer, bool before, bool walk)
+{
+    bool walked;
+    GPtrArray *a = instances(tree, b, walk, &walked);
+    field_info *best = NULL;
+
+    for (guint i = 0; a && i < a->len; i++) {
+        field_info *fi = (field_info *)g_ptr_array_index(a, i);
+        if (!before && fi->total_layer_num == layer) {
+            best = fi;
+            break;
+        }
+        if (before && fi->total_layer_num < layer &&
+            (!best || fi->total_layer_num > best->total_layer_num))
+            best = fi;
+    }
+    if (walked)
+        g_ptr_array_free(a, TRUE);
+    return best;
+}
+
 static field_info *
 field_at(proto_tree *tree, enum ts_borrowed b, int layer)
 {
-    GPtrArray *a;
-
-    if (!tree || borrowed_hf[b] < 0 || !(a = proto_get_finfo_ptr_array(tree, borrowed_hf[b])))
-        return NULL;
-    for (guint i = 0; i < a->len; i++) {
-        field_info *fi = (field_info *)g_ptr_array_index(a, i);
-        if (fi->total_layer_num == layer)
-            return fi;
-    }
-    return NULL;
-}
-
-/* The instance of field b in the deepest layer before this one. */
-static field_info *
-field_before(proto_tree *tree, enum ts_borrowed b, int layer)
-{
-    GPtrArray *a;
-    field_info *best = NULL;
-
-    if (!tree || borrowed_hf[b] < 0 || !(a = proto_get_finfo_ptr_array(tree, borrowed_hf[b])))
-        return NULL;
-    for (guint i = 0; i < a->len; i++) {
-        field_info *fi = (field_info *)g_ptr_array_index(a, i);
-        if (fi->total_layer_num < layer && (!best || fi->total_layer_num > best->total_layer_num))
-            best = fi;
-    }
-    return best;
+    return field_in(tree, b, layer, false, false);
 }
 
 static uint32_t
@@ -268,19 +285,18 @@ from_tap(const struct tcpheader *th, ts_segment *seg)
     seg->dst_key = address_key(&th->ip_dst);
 }
 
-/* The segment from the primed tree: false if its fields are not there. */
+/* The segment from the primed tree (or, walk, from any shown tree): false
+ * if its fields are not there. */
 static bool
-from_tree(proto_tree *tree, int tcp_layer, ts_segment *seg)
+from_tree(proto_tree *tree, int tcp_layer, bool walk, ts_segment *seg)
 {
     field_info *fi[TS_B_COUNT];
 
     if (!tree)
         return false;
     for (int b = 0; b < TS_B_COUNT; b++) {
-        if (b == TS_B_IP_SRC || b == TS_B_IPV6_SRC)
-            fi[b] = field_before(tree, (enum ts_borrowed)b, tcp_layer);
-        else
-            fi[b] = field_at(tree, (enum ts_borrowed)b, tcp_layer);
+        const bool before = b == TS_B_IP_SRC || b == TS_B_IPV6_SRC;
+        fi[b] = field_in(tree, (enum ts_borrowed)b, tcp_layer, before, walk);
         if (borrowed[b].required && !fi[b])
             return false;   /* not primed, or a truncated or malformed header */
     }
@@ -355,7 +371,7 @@ ts_extract(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, ts_segment *seg)
     if (th) {
         from_tap(th, seg);
         seg->bad_checksum = checksum_bad(tree, l.segment);
-    } else if (!from_tree(tree, l.segment, seg)) {
+    } else if (!from_tree(tree, l.segment, taps_running(), seg)) {
         /* Neither source: a dissection without taps and without the fields
          * (the first pass of tshark -2 without a filter), or TCP stopped
          * before it queued its header (a header cut short by the snapshot
