@@ -269,6 +269,15 @@ address_key(const address *a)
     return h;
 }
 
+/* The addresses' identities serve only to tell the endpoints apart when
+ * both ports are equal, and the SYN-flood detector (a SYN's server and
+ * client); elsewhere they stay 0. */
+static inline bool
+keys_needed(const ts_segment *seg)
+{
+    return seg->sport == seg->dport || (seg->flags & TS_TH_SYN);
+}
+
 /* The segment from TCP's own header. */
 static void
 from_tap(const struct tcpheader *th, ts_segment *seg)
@@ -281,8 +290,10 @@ from_tap(const struct tcpheader *th, ts_segment *seg)
     seg->ack = (seg->flags & TS_TH_ACK) ? th->th_rawack : 0;   /* as tcp.ack_raw */
     seg->len = th->th_have_seglen ? th->th_seglen : 0;  /* as tcp.len */
     seg->win = th->th_win;                              /* as tcp.window_size: scaled */
-    seg->src_key = address_key(&th->ip_src);
-    seg->dst_key = address_key(&th->ip_dst);
+    if (keys_needed(seg)) {
+        seg->src_key = address_key(&th->ip_src);
+        seg->dst_key = address_key(&th->ip_dst);
+    }
 }
 
 /* The segment from the primed tree (or, walk, from any shown tree): false
@@ -324,7 +335,7 @@ from_tree(proto_tree *tree, int tcp_layer, bool walk, ts_segment *seg)
     field_info *src = fi[TS_B_IP_SRC];
     if (fi[TS_B_IPV6_SRC] && (!src || fi[TS_B_IPV6_SRC]->total_layer_num > src->total_layer_num))
         src = fi[TS_B_IPV6_SRC];
-    if (src) {
+    if (src && keys_needed(seg)) {
         seg->src_key = addr_key(src->ds_tvb, src->start, src->length);
         seg->dst_key = addr_key(src->ds_tvb, src->start + src->length, src->length);
     }

@@ -523,12 +523,11 @@ experts_seen(packet_info *pinfo, proto_tree *tree)
 
 /* " [C:FIN_WAIT1 S:ESTABLISHED Teardown 1/4]" after the Info column. */
 static void
-render_info_tag(packet_info *pinfo, const ts_record *r, const char *steps)
+render_info_tag(packet_info *pinfo, const ts_record *r)
 {
-    char text[80] = " [";
+    char text[96];
 
-    ts_text_states(r, steps, text + 2, sizeof text - 3);
-    g_strlcat(text, "]", sizeof text);
+    ts_text_info_tag(r, text, sizeof text);
     col_append_str(pinfo->cinfo, COL_INFO, text);
 }
 
@@ -545,14 +544,14 @@ render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
     char steps[40];
     proto_item *ti = NULL;
 
-    if (show || tag)
+    if (show) {
         ts_text_steps(r, steps, sizeof steps);
-    if (show)
         ti = render_tree(tvb, pinfo, tree, r, steps);
+    }
     if (r->anomalies)
         add_experts(pinfo, tree, ti, r);
     if (tag)
-        render_info_tag(pinfo, r, steps);
+        render_info_tag(pinfo, r);
 }
 
 static int
