@@ -322,21 +322,38 @@ static stat_tap_table_item conn_fields[COL_COUNT] = {
 
 #define CONN_TABLE_NAME "Connections"
 
-/* Rows by stream, per table.  Lifetime: a table's init to its reset; the
- * table of tables, to the program's exit (stats_shutdown). */
+/* A row's cells: Client, Server and History are the row's own strings
+ * (g_strdup, freed by conns_free_item); the other string cells point to
+ * static names.  The row shows where its connection stands; a cell is
+ * written only when its value changed (most segments change none).
+ * Lifetime: a table's init to its reset; the table of tables, to the
+ * program's exit (stats_shutdown). */
 typedef struct conn_row {
     guint        row;
     ts_connstats stats;
     double       start;     /* relative time of its first tapped segment */
+    uint8_t      outcome, closer, style, cst, sst;
+    uint8_t      zeek_hist[sizeof(((ts_zeek *)0)->hist)];
+    uint32_t     zeek_ep[2];
 } conn_row;
 
 static GHashTable *rows_by_table;   /* stat_tap_table* -> GHashTable stream -> conn_row */
+static stat_tap_table *last_table;  /* the table of the last packet, and its rows; */
+static GHashTable *last_rows;       /* forgotten when a table is reset */
+
+static gboolean
+owned_column(guint column)
+{
+    return column == COL_CLIENT || column == COL_SERVER || column == COL_HISTORY;
+}
 
 static GHashTable *
 rows_of(stat_tap_table *table)
 {
     GHashTable *rows;
 
+    if (table == last_table)
+        return last_rows;
     if (!rows_by_table)
         rows_by_table = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
                                               (GDestroyNotify)g_hash_table_destroy);
@@ -345,6 +362,8 @@ rows_of(stat_tap_table *table)
         rows = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
         g_hash_table_insert(rows_by_table, table, rows);
     }
+    last_table = table;
+    last_rows = rows;
     return rows;
 }
 
@@ -360,29 +379,11 @@ conns_init(stat_tap_table_ui *ui)
     rows_of(table);
 }
 
-static void
-set_string(stat_tap_table *table, guint row, enum conn_column col, char *s)
+/* A row's cells, in place (stat_tap_table.elements[row][column]). */
+static stat_tap_table_item_type *
+cell(stat_tap_table *table, guint row, enum conn_column col)
 {
-    stat_tap_table_item_type *item = stat_tap_get_field_data(table, row, col);
-    g_free((char *)item->value.string_value);
-    item->value.string_value = s;
-    stat_tap_set_field_data(table, row, col, item);
-}
-
-static void
-set_float(stat_tap_table *table, guint row, enum conn_column col, double v)
-{
-    stat_tap_table_item_type *item = stat_tap_get_field_data(table, row, col);
-    item->value.float_value = v;
-    stat_tap_set_field_data(table, row, col, item);
-}
-
-static void
-set_uint(stat_tap_table *table, guint row, enum conn_column col, guint v)
-{
-    stat_tap_table_item_type *item = stat_tap_get_field_data(table, row, col);
-    item->value.uint_value = v;
-    stat_tap_set_field_data(table, row, col, item);
+    return &table->elements[row][col];
 }
 
 static conn_row *
@@ -398,10 +399,12 @@ new_row(stat_tap_table *table, GHashTable *rows, packet_info *pinfo, const ts_re
     items[COL_STREAM].value.uint_value = r->stream;
     items[COL_CLIENT].value.string_value = endpoint_str(pinfo, from_client);
     items[COL_SERVER].value.string_value = endpoint_str(pinfo, !from_client);
-    for (int i = COL_OUTCOME; i <= COL_HISTORY; i++)
-        items[i].value.string_value = g_strdup("");
+    for (int i = COL_OUTCOME; i <= COL_ZEEK; i++)
+        items[i].value.string_value = "";
+    items[COL_HISTORY].value.string_value = g_strdup("");
     cr->row = table->num_elements;
     cr->start = nstime_to_sec(&pinfo->rel_ts);
+    cr->outcome = cr->closer = cr->style = cr->cst = cr->sst = 0xFF;   /* none shown yet */
     items[COL_START].value.float_value = cr->start;
     stat_tap_init_table_row(table, cr->row, COL_COUNT, items);
     g_hash_table_insert(rows, GUINT_TO_POINTER(r->stream), cr);
@@ -414,6 +417,81 @@ ms(double seconds)
     return seconds >= 0 ? seconds * 1000 : -1;
 }
 
+/* The string cells that name a class or a state: static names, written
+ * when the class or state changed. */
+static void
+update_names(stat_tap_table *table, conn_row *cr, const ts_conn *c)
+{
+    const uint8_t o = (uint8_t)ts_conn_outcome(c), cl = (uint8_t)ts_conn_closer(c);
+    const uint8_t style = (uint8_t)ts_conn_close_style(c);
+    const uint8_t cst = (uint8_t)ts_fsm_display(c->ep[TS_CLIENT].st);
+    const uint8_t sst = (uint8_t)ts_fsm_display(c->ep[TS_SERVER].st);
+    const guint row = cr->row;
+
+    if (o != cr->outcome)
+        cell(table, row, COL_OUTCOME)->value.string_value = ts_outcome_name((ts_outcome)o);
+    if (cl != cr->closer)
+        cell(table, row, COL_CLOSER)->value.string_value = closer_name((ts_closer)cl);
+    if (style != cr->style)
+        cell(table, row, COL_STYLE)->value.string_value =
+            ts_close_style_name((ts_close_style)style);
+    if (cst != cr->cst)
+        cell(table, row, COL_CLIENT_STATE)->value.string_value = ts_state_name((ts_state)cst);
+    if (sst != cr->sst)
+        cell(table, row, COL_SERVER_STATE)->value.string_value = ts_state_name((ts_state)sst);
+    cr->outcome = o;
+    cr->closer = cl;
+    cr->style = style;
+    cr->cst = cst;
+    cr->sst = sst;
+}
+
+/* Zeek's conn_state and history: only when Zeek's view changed. */
+static void
+update_zeek(stat_tap_table *table, conn_row *cr, const ts_conn *c)
+{
+    stat_tap_table_item_type *history;
+    char text[TS_ZEEK_HIST_BUFSZ];
+
+    /* conn_state follows the endpoint states (the top bits of ep[], zeek.h)
+     * and the history */
+    const uint32_t ep0 = c->zeek.ep[0] & 0xF8000000u, ep1 = c->zeek.ep[1] & 0xF8000000u;
+
+    if (!memcmp(cr->zeek_hist, c->zeek.hist, sizeof cr->zeek_hist) && cr->zeek_ep[0] == ep0 &&
+        cr->zeek_ep[1] == ep1 && cell(table, cr->row, COL_ZEEK)->value.string_value[0])
+        return;
+    memcpy(cr->zeek_hist, c->zeek.hist, sizeof cr->zeek_hist);
+    cr->zeek_ep[0] = ep0;
+    cr->zeek_ep[1] = ep1;
+    cell(table, cr->row, COL_ZEEK)->value.string_value = ts_zeek_conn_state(&c->zeek);
+    ts_zeek_history(&c->zeek, text);
+    history = cell(table, cr->row, COL_HISTORY);
+    if (strcmp(history->value.string_value, text) != 0) {
+        g_free((char *)history->value.string_value);
+        history->value.string_value = g_strdup(text);
+    }
+}
+
+/* The numbers: plain stores. */
+static void
+update_numbers(stat_tap_table *table, const conn_row *cr, const ts_conn *c)
+{
+    const guint row = cr->row;
+
+    cell(table, row, COL_DURATION)->value.float_value = c->sum.last;
+    cell(table, row, COL_SYN_SYNACK)->value.float_value = ms(ts_connstats_syn_to_synack(&cr->stats));
+    cell(table, row, COL_SYNACK_ACK)->value.float_value = ms(ts_connstats_synack_to_ack(&cr->stats));
+    cell(table, row, COL_HANDSHAKE)->value.float_value = ms(ts_connstats_handshake(&cr->stats));
+    cell(table, row, COL_SEGS_CS)->value.uint_value = c->sum.segs[TS_CLIENT];
+    cell(table, row, COL_SEGS_SC)->value.uint_value = c->sum.segs[TS_SERVER];
+    cell(table, row, COL_BYTES_CS)->value.float_value = (double)c->sum.bytes[TS_CLIENT];
+    cell(table, row, COL_BYTES_SC)->value.float_value = (double)c->sum.bytes[TS_SERVER];
+    cell(table, row, COL_ILLEGAL)->value.uint_value = cr->stats.illegal;
+    cell(table, row, COL_WARNINGS)->value.uint_value = cr->stats.warnings;
+    cell(table, row, COL_CLOSE_WAIT)->value.float_value = ts_connstats_close_wait(&cr->stats);
+    cell(table, row, COL_FIN_WAIT2)->value.float_value = ts_connstats_fin_wait2(&cr->stats);
+}
+
 static tap_packet_status
 conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const void *data,
              tap_flags_t flags _U_)
@@ -421,7 +499,6 @@ conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const v
     stat_data_t *sd = (stat_data_t *)tapdata;
     const ts_tap_data *td = (const ts_tap_data *)data;
     const ts_record *r = td->rec;
-    const ts_conn *c = td->conn;
     stat_tap_table *table = g_array_index(sd->stat_tap_data->tables, stat_tap_table *, 0);
     GHashTable *rows = rows_of(table);
     conn_row *cr = (conn_row *)g_hash_table_lookup(rows, GUINT_TO_POINTER(r->stream));
@@ -429,36 +506,17 @@ conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const v
     if (!cr)
         cr = new_row(table, rows, pinfo, r);
     ts_connstats_add(&cr->stats, r, nstime_to_sec(&pinfo->rel_ts));
-
-    const guint row = cr->row;
-    set_float(table, row, COL_DURATION, c->sum.last);
-    set_string(table, row, COL_OUTCOME, g_strdup(ts_outcome_name(ts_conn_outcome(c))));
-    set_string(table, row, COL_CLOSER, g_strdup(closer_name(ts_conn_closer(c))));
-    set_string(table, row, COL_STYLE, g_strdup(ts_close_style_name(ts_conn_close_style(c))));
-    set_string(table, row, COL_CLIENT_STATE,
-               g_strdup(ts_state_name(ts_fsm_display(c->ep[TS_CLIENT].st))));
-    set_string(table, row, COL_SERVER_STATE,
-               g_strdup(ts_state_name(ts_fsm_display(c->ep[TS_SERVER].st))));
-    char history[TS_ZEEK_HIST_BUFSZ];
-    set_string(table, row, COL_ZEEK, g_strdup(ts_zeek_conn_state(&c->zeek)));
-    set_string(table, row, COL_HISTORY, g_strdup(ts_zeek_history(&c->zeek, history)));
-    set_float(table, row, COL_SYN_SYNACK, ms(ts_connstats_syn_to_synack(&cr->stats)));
-    set_float(table, row, COL_SYNACK_ACK, ms(ts_connstats_synack_to_ack(&cr->stats)));
-    set_float(table, row, COL_HANDSHAKE, ms(ts_connstats_handshake(&cr->stats)));
-    set_uint(table, row, COL_SEGS_CS, c->sum.segs[TS_CLIENT]);
-    set_uint(table, row, COL_SEGS_SC, c->sum.segs[TS_SERVER]);
-    set_float(table, row, COL_BYTES_CS, (double)c->sum.bytes[TS_CLIENT]);
-    set_float(table, row, COL_BYTES_SC, (double)c->sum.bytes[TS_SERVER]);
-    set_uint(table, row, COL_ILLEGAL, cr->stats.illegal);
-    set_uint(table, row, COL_WARNINGS, cr->stats.warnings);
-    set_float(table, row, COL_CLOSE_WAIT, ts_connstats_close_wait(&cr->stats));
-    set_float(table, row, COL_FIN_WAIT2, ts_connstats_fin_wait2(&cr->stats));
+    update_names(table, cr, td->conn);
+    update_zeek(table, cr, td->conn);
+    update_numbers(table, cr, td->conn);
     return TAP_PACKET_REDRAW;
 }
 
 static void
 conns_reset(stat_tap_table *table)
 {
+    last_table = NULL;
+    last_rows = NULL;
     if (rows_by_table)
         g_hash_table_remove(rows_by_table, table);
 }
@@ -467,7 +525,7 @@ static void
 conns_free_item(stat_tap_table *table _U_, guint row _U_, guint column,
                 stat_tap_table_item_type *field_data)
 {
-    if (conn_fields[column].type == TABLE_ITEM_STRING) {
+    if (owned_column(column)) {
         g_free((char *)field_data->value.string_value);
         field_data->value.string_value = NULL;
     }
@@ -476,18 +534,36 @@ conns_free_item(stat_tap_table *table _U_, guint row _U_, guint column,
 
 /* ---- registration -------------------------------------------------------------- */
 
-/* Program exit.  tshark 4.0 frees neither its -z trees nor its tables, so
- * their cleanup and reset callbacks above never run; free what tcpstate
- * keeps for them here.  A tree or table freed later finds nothing left. */
+/* The cells a table's rows own (conns_free_item's), freed in a table that
+ * tshark never frees (at exit). */
+static void
+free_owned_cells(gpointer key, gpointer value _U_, gpointer user_data _U_)
+{
+    stat_tap_table *table = (stat_tap_table *)key;
+
+    for (guint row = 0; row < table->num_elements; row++)
+        for (guint col = 0; col < table->num_fields && col < COL_COUNT; col++)
+            if (owned_column(col))
+                conns_free_item(table, row, col, &table->elements[row][col]);
+}
+
+/* Program exit.  tshark frees neither its -z trees nor its tables (on any
+ * release), so their cleanup and reset callbacks above never run: free what
+ * tcpstate keeps for them, and the strings it put in the tables' cells.
+ * A tree or table freed later finds nothing of ours left. */
 static void
 stats_shutdown(void)
 {
     if (tree_runs)
         g_hash_table_destroy(tree_runs);
     tree_runs = NULL;
-    if (rows_by_table)
+    if (rows_by_table) {
+        g_hash_table_foreach(rows_by_table, free_owned_cells, NULL);
         g_hash_table_destroy(rows_by_table);
+    }
     rows_by_table = NULL;
+    last_table = NULL;
+    last_rows = NULL;
 }
 
 void
