@@ -126,7 +126,7 @@ def main():
         with open(os.path.join(out, "bench.json")) as f:
             res = json.load(f)
         for label, size in res["sizes"].items():
-            for rid in ("A", "N", "N2", "Na", "Nq", "Nd", "Nz"):
+            for rid in ("S0", "S", "A", "Na", "N", "Y", "N2", "N2Y", "C0", "Nc"):
                 r = size["rows"].get(rid, {})
                 check(r.get("ok") and r.get("wall", 0) > 0 and r.get("rss", 0) > 0,
                       "%s row %s has values (%s)" % (label, rid, r.get("check", "missing")))
