@@ -137,6 +137,16 @@ _Static_assert(offsetof(ts_seq_item, time_str) == 80 && offsetof(ts_seq_item, li
                "seq_analysis_item_t as measured");
 _Static_assert(offsetof(ts_seq_info, items) == 16, "seq_analysis_info_t as measured");
 
+/* The Flow Graph reads the TCP header from the "tcp" protocol item at the
+ * top of the tree.  Up to 4.4 a tree's top-level items are never faked;
+ * 4.6 fakes protocol items too unless the tap listener asks for them with
+ * TL_REQUIRES_PROTOCOLS (new in 4.6; the -z io,phs tap uses it). */
+#if TS_WS_AT_LEAST(4, 6)
+#define TS_TL_REQUIRES_PROTOCOLS TL_REQUIRES_PROTOCOLS
+#else
+#define TS_TL_REQUIRES_PROTOCOLS 0
+#endif
+
 /* The exported functions flowgraph.c calls, as every release declares them. */
 extern void register_seq_analysis(const char *name, const char *ui_name, const int proto_id,
                                   const char *tap_listener, guint tap_flags,

@@ -14,8 +14,8 @@
  * Every word comes from text.c and the anomaly list (anomalies.h).
  *
  * The record carries no TCP flags, so the listener asks for a protocol tree
- * (TL_REQUIRES_PROTO_TREE): the protocols' own items at the top of a tree
- * are never faked, so the first "tcp" item there is the header of the
+ * (TL_REQUIRES_PROTO_TREE, and on 4.6 TL_REQUIRES_PROTOCOLS): the
+ * protocols' own items at the top of a tree are then never faked, so the first "tcp" item there is the header of the
  * segment tcpstate tracked (a quoted header sits inside the ICMP item), and
  * its bytes give the flags and the ports, on every pass.
  *
@@ -173,7 +173,7 @@ void
 ts_flowgraph_register(int proto)
 {
     register_seq_analysis(TS_FLOW_NAME, TS_FLOW_UI_NAME, proto, TS_TAP_NAME,
-                          TL_REQUIRES_PROTO_TREE, flow_packet);
+                          TL_REQUIRES_PROTO_TREE | TS_TL_REQUIRES_PROTOCOLS, flow_packet);
 }
 
 #else /* !TS_HAVE_FLOWGRAPH */
