@@ -66,7 +66,7 @@
 
 #if WIRESHARK_VERSION_MAJOR == 4 && WIRESHARK_VERSION_MINOR == 0
 #define TS_HAVE_FLOWGRAPH 1
-typedef gboolean ts_seq_bool;
+#define TS_SEQ_BOOL gboolean
 #define TS_SEQ_ITEM_TAIL                                                      \
     guint32  info_type;                                                       \
     gpointer info_ptr;
@@ -74,7 +74,7 @@ typedef gboolean ts_seq_bool;
 #define TS_SEQ_ITEM_SIZE 144
 #elif WIRESHARK_VERSION_MAJOR == 4 && WIRESHARK_VERSION_MINOR == 4
 #define TS_HAVE_FLOWGRAPH 1
-typedef bool ts_seq_bool;
+#define TS_SEQ_BOOL bool
 #define TS_SEQ_ITEM_TAIL                                                      \
     int   info_type;                /* ga_info_type */                        \
     void *info_ptr;
@@ -82,7 +82,7 @@ typedef bool ts_seq_bool;
 #define TS_SEQ_ITEM_SIZE 136
 #elif WIRESHARK_VERSION_MAJOR == 4 && WIRESHARK_VERSION_MINOR == 6
 #define TS_HAVE_FLOWGRAPH 1
-typedef bool ts_seq_bool;
+#define TS_SEQ_BOOL bool
 #define TS_SEQ_ITEM_TAIL                                                      \
     int   info_type;                /* ga_info_type */                        \
     void *info_ptr;                                                           \
@@ -93,10 +93,26 @@ typedef bool ts_seq_bool;
 #define TS_HAVE_FLOWGRAPH 0
 #endif
 
+/* Test builds only (tests/CMakeLists.txt: tcpstate-wronglayout): declare
+ * the other width of the two booleans, so that a test sees what a release
+ * with another layout gets (flowgraph.c's self-check). */
+#if TS_HAVE_FLOWGRAPH && defined(TCPSTATE_FLOWGRAPH_WRONG_LAYOUT)
+#undef TS_SEQ_BOOL
+#undef TS_SEQ_ITEM_SIZE
+#define TS_SEQ_ITEM_SIZE sizeof(ts_seq_item)
+#if WIRESHARK_VERSION_MINOR == 0
+#define TS_SEQ_BOOL bool
+#else
+#define TS_SEQ_BOOL gboolean
+#endif
+#endif
+
 #if TS_HAVE_FLOWGRAPH
 #include <stddef.h>
 #include <epan/packet_info.h>
 #include <epan/tap.h>
+
+typedef TS_SEQ_BOOL ts_seq_bool;
 
 /* seq_analysis_item_t: one arrow. */
 typedef struct ts_seq_item {
@@ -153,6 +169,9 @@ extern void register_seq_analysis(const char *name, const char *ui_name, const i
                                   tap_packet_cb tap_func);
 extern ts_seq_item *sequence_analysis_create_sai_with_addresses(packet_info *pinfo,
                                                                  ts_seq_info *sainfo);
+extern ts_seq_info *sequence_analysis_info_new(void);
+extern void sequence_analysis_info_free(ts_seq_info *sainfo);
+extern int sequence_analysis_get_nodes(ts_seq_info *sainfo);
 #endif /* TS_HAVE_FLOWGRAPH */
 /* ==== end of the sequence analysis types ================================== */
 

@@ -20,10 +20,10 @@
  * its bytes give the flags and the ports, on every pass.
  *
  * The items are Wireshark's seq_analysis_item_t, declared per release in
- * compat.h; before the first arrow, the fields that
- * sequence_analysis_create_sai_with_addresses() filled are checked against
- * pinfo: on a mismatch (a release whose layout differs) the analysis warns
- * once and draws nothing, rather than write into the wrong places.
+ * compat.h.  Before the first arrow, a graph of its own checks that this
+ * Wireshark lays them out so (layout_matches): if not (a point release
+ * that changed them), the analysis warns once and draws nothing, rather
+ * than write into the wrong places.
  */
 #include "config-tcpstate.h"
 
@@ -44,8 +44,9 @@
 
 /* Resolved on first use; live for the program's lifetime. */
 static int proto_tcp = -1;
-/* The release's item layout is not the one declared: never draw again. */
-static bool layout_bad;
+/* Is the release's layout of the sequence analysis types compat.h's?
+ * Decided on the first segment that has addresses (layout_matches). */
+static enum { LAYOUT_UNCHECKED, LAYOUT_OK, LAYOUT_BAD } layout;
 
 /* Anomalies the label already shows (as the step). */
 #define FLOW_STEP_ANOMALIES (TS_AN_BIT(HANDSHAKE_STEP) | TS_AN_BIT(TEARDOWN_STEP))
@@ -84,29 +85,56 @@ queue_ok(const GQueue *q)
     return q && (q->length == 0) == (q->head == NULL) && (q->head == NULL) == (q->tail == NULL);
 }
 
-/* What sequence_analysis_create_sai_with_addresses() filled, where compat.h
- * says it is: the addresses of pinfo (net_src/dst or src/dst, by the
- * info's any_addr), the time string, and nothing else yet.  The pointer
- * fields are looked at first, so that a wrong layout is caught before an
- * address is compared. */
+/* Is the release's layout of the two structures the one compat.h declares?
+ * Asked once per program, on the first segment, with a graph of its own:
+ * sequence_analysis_info_new() must have made an empty queue at .items;
+ * sequence_analysis_create_sai_with_addresses() must have put pinfo's
+ * addresses at .src_addr and .dst_addr and a time string at .time_str, and
+ * nothing else (the pointer fields are looked at before any address is
+ * compared); sequence_analysis_get_nodes() must draw an item whose .display
+ * is set, and write its nodes at .src_node and .dst_node and the graph's
+ * at .nodes and .num_nodes.  The fields written for the test were zero and
+ * are zeroed again, so that sequence_analysis_info_free(), Wireshark's own
+ * code, frees the item whatever the layout.  true: yes; false: no, or
+ * cannot tell from this packet (no addresses), with *decided false. */
 static bool
-layout_ok(const ts_seq_item *sai, const packet_info *pinfo)
+layout_matches(packet_info *pinfo, bool *decided)
 {
-    if (!sai->time_str || sai->frame_label || sai->comment || sai->frame_number ||
-        sai->port_src || sai->port_dst || sai->conv_num || sai->display || sai->line_style)
-        return false;
-    return (addresses_equal(&sai->src_addr, &pinfo->src) &&
-            addresses_equal(&sai->dst_addr, &pinfo->dst)) ||
-           (addresses_equal(&sai->src_addr, &pinfo->net_src) &&
-            addresses_equal(&sai->dst_addr, &pinfo->net_dst));
-}
+    ts_seq_info *graph = sequence_analysis_info_new();
+    ts_seq_item *sai;
+    bool ok;
 
-static void
-warn_layout(const char *what)
-{
-    ws_warning("tcpstate: the Flow Graph \"" TS_FLOW_UI_NAME "\" draws nothing: %s does not "
-               "match the layout tcpstate was built for (Wireshark %d.%d.%d)",
-               what, WIRESHARK_VERSION_MAJOR, WIRESHARK_VERSION_MINOR, WIRESHARK_VERSION_MICRO);
+    *decided = true;
+    if (!graph)
+        return false;
+    if (!queue_ok(graph->items) || graph->num_nodes || graph->any_addr) {
+        sequence_analysis_info_free(graph);
+        return false;
+    }
+    sai = sequence_analysis_create_sai_with_addresses(pinfo, graph);  /* pinfo->src, dst */
+    if (!sai) {
+        *decided = false;
+        sequence_analysis_info_free(graph);
+        return false;
+    }
+    g_queue_push_tail(graph->items, sai);   /* Wireshark's to free from here on */
+    ok = sai->time_str && !sai->frame_label && !sai->comment && !sai->frame_number &&
+         !sai->port_src && !sai->port_dst && !sai->conv_num && !sai->display &&
+         !sai->src_node && !sai->dst_node && !sai->line_style &&
+         addresses_equal(&sai->src_addr, &pinfo->src) &&
+         addresses_equal(&sai->dst_addr, &pinfo->dst);
+    if (ok) {
+        const bool one_node = addresses_equal(&pinfo->src, &pinfo->dst);
+        sai->display = TRUE;
+        sai->src_node = sai->dst_node = 7;
+        ok = sequence_analysis_get_nodes(graph) == 1 && sai->src_node == 0 &&
+             sai->dst_node == (one_node ? 0u : 1u) && graph->num_nodes == (one_node ? 1u : 2u) &&
+             addresses_equal(&graph->nodes[0], &pinfo->src);
+        sai->display = FALSE;
+        sai->src_node = sai->dst_node = 0;
+    }
+    sequence_analysis_info_free(graph);
+    return ok;
 }
 
 static tap_packet_status
@@ -121,22 +149,27 @@ flow_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt, const void *
     uint32_t shown;
     ts_seq_item *sai;
 
-    if (layout_bad)
-        return TAP_PACKET_DONT_REDRAW;
-    if (!queue_ok(sainfo->items)) {
-        layout_bad = true;
-        warn_layout("the flow graph's seq_analysis_info_t");
-        return TAP_PACKET_DONT_REDRAW;
+    if (layout != LAYOUT_OK) {
+        bool decided;
+        if (layout == LAYOUT_BAD)
+            return TAP_PACKET_DONT_REDRAW;
+        if (layout_matches(pinfo, &decided)) {
+            layout = LAYOUT_OK;
+        } else if (decided) {
+            layout = LAYOUT_BAD;
+            ws_warning("tcpstate: the Flow Graph \"" TS_FLOW_UI_NAME "\" draws nothing: this "
+                       "Wireshark's sequence analysis items are not laid out as in Wireshark "
+                       "%d.%d.%d, which tcpstate was built for",
+                       WIRESHARK_VERSION_MAJOR, WIRESHARK_VERSION_MINOR,
+                       WIRESHARK_VERSION_MICRO);
+            return TAP_PACKET_DONT_REDRAW;
+        }
     }
+    if (!queue_ok(sainfo->items))
+        return TAP_PACKET_DONT_REDRAW;
     sai = sequence_analysis_create_sai_with_addresses(pinfo, sainfo);
     if (!sai)
-        return TAP_PACKET_DONT_REDRAW;      /* no addresses for the chosen kind */
-    if (!layout_ok(sai, pinfo)) {
-        /* Left allocated: freeing it would need the right layout. */
-        layout_bad = true;
-        warn_layout("its seq_analysis_item_t");
-        return TAP_PACKET_DONT_REDRAW;
-    }
+        return TAP_PACKET_DONT_REDRAW;      /* no addresses of the kind chosen */
 
     const bool have_header = segment_header(edt ? edt->tree : NULL, &flags, &sport, &dport);
     ts_text_steps(r, steps, sizeof steps);

@@ -26,8 +26,12 @@ then review `git diff tests/flowgraph`.
 
 import os
 import re
+import sys
 
 import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tshark_env import TShark  # noqa: E402
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOLDEN_DIR = os.path.join(TESTS, "flowgraph")
@@ -238,3 +242,20 @@ def test_bad_mode(tshark, samples):
     out = tshark.run(["-q", "-z", "flow,tcpstate,sideways"], check=False,
                      capture=os.path.join(samples, "kernel", "refused.pcap"))
     assert out.returncode != 0 and "Invalid address type" in out.stderr
+
+
+def test_wrong_layout_draws_nothing(samples):
+    """The plugin built with another release's layout of the sequence
+    analysis types (TCPSTATE_FLOWGRAPH_WRONG_LAYOUT): the self-check in
+    flowgraph.c catches it before the first arrow; tshark warns once, draws
+    nothing, does not crash, and everything else of the plugin works."""
+    plugin = os.environ.get("TCPSTATE_WRONG_LAYOUT_PLUGIN")
+    if not plugin:
+        pytest.skip("TCPSTATE_WRONG_LAYOUT_PLUGIN not set (run from ctest)")
+    with TShark(plugin) as wrong:
+        out = wrong.run(["-n", "-z", "flow,tcpstate,standard"],
+                        capture=os.path.join(samples, "kernel", "client_close.pcap"))
+    info, flow = split_flow(out.stdout)
+    assert not flow.arrows and not flow.text.strip(), flow.text
+    assert out.stderr.count("draws nothing") == 1, out.stderr
+    assert len(info) == 11 and info[-1].endswith("[C:TIME_WAIT S:CLOSED Teardown 4/4]")
