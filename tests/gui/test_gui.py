@@ -70,6 +70,12 @@ def test_connections_table(gui, shoot):
     # ... Outcome, Closer, Close style, Client state, Server state ...
     assert row[i - 2:i + 3] == ["complete", "client", "four_segment", "TIME_WAIT", "CLOSED"], row
 
+    # From a row to its packets (docs/stats.md): the dialog has no filter
+    # action for a row; Ctrl+C copies the selected row's Stream cell, the
+    # N of tcp.stream == N.
+    cell = gui.copy(gui.clipboard, ["Home", "ctrl+c"], wid=wid, what="the Stream cell")
+    assert cell.strip() == row[0], cell
+
 
 def test_summary_tree(gui, shoot):
     """Statistics > TCP Connection Lifecycles (from the menu: the Qt GUI has
