@@ -1,28 +1,31 @@
-/* extract.c - the tcp.* and ip.* fields tcpstate borrows, and reading them
+/* extract.c - where a frame's TCP segment comes from (see extract.h)
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
- *
- * The only code that reads another dissector's output.  The fields are
- * declared once, in TS_BORROWED; that list feeds
- * set_postdissector_wanted_hfids(), so Wireshark fills them in a tree that
- * is otherwise not built.  That happens on the first pass only.
  *
  * A frame can hold several TCP headers: one quoted inside an ICMP or
  * ICMPv6 error is not a segment of the connection, and is recognised by
  * its layer number (an icmp/icmpv6 layer comes before it in
  * pinfo->layers).  The segment analysed is the first TCP layer that is not
- * quoted; its fields are those with that layer number, its addresses those
- * of the last IP layer before it (the inner one, in a tunnel).
+ * quoted.  From the tap: TCP queues its header at the end of the header's
+ * dissection, before its payload's, so the first TCP layer's header is the
+ * tap's first entry.  From the tree: its fields are those with that layer
+ * number, its addresses those of the last IP layer before it (the inner
+ * one, in a tunnel).
  */
 #include "config-tcpstate.h"
 
 #include "extract.h"
 
+#include <epan/dissectors/packet-tcp.h>
+#include <epan/epan_dissect.h>
+#include <epan/prefs-int.h>
+#include <epan/prefs.h>
 #include <epan/proto.h>
+#include <epan/tap.h>
 
 #include "compat.h"
 
-/* Each wanted field costs a tree item in every frame, so the list is
+/* The tree's fields.  Each wanted field costs a tree item in every frame, so the list is
  * short: tcp.srcport locates the TCP header, whose fixed 14 bytes give
  * ports, sequence and acknowledgement numbers and flags; ip.src and
  * ipv6.src locate the addresses, the destination following the source.
@@ -60,10 +63,17 @@ static int borrowed_hf[TS_B_COUNT];
 static int proto_tcp = -1;
 static int proto_icmp = -1;
 static int proto_icmpv6 = -1;
+static int tcp_tap = -1;        /* TCP's header, struct tcpheader */
+static int ip_tap = -1;         /* IPv4's header: present whenever taps run */
+static int ipv6_tap = -1;       /* IPv6's header: likewise */
+static int tap_listener;        /* our listener's identity: its address */
+static module_t *tcp_module;
 
 void
 ts_extract_resolve(void)
 {
+    GString *err;
+
     for (int i = 0; i < TS_B_COUNT; i++) {
         borrowed_hf[i] = proto_registrar_get_id_byname(borrowed[i].name);
         if (borrowed_hf[i] < 0)
@@ -72,6 +82,46 @@ ts_extract_resolve(void)
     proto_tcp = proto_get_id_by_filter_name("tcp");
     proto_icmp = proto_get_id_by_filter_name("icmp");
     proto_icmpv6 = proto_get_id_by_filter_name("icmpv6");
+    tcp_module = prefs_find_module("tcp");
+
+    /* A listener with no filter and no callback makes TCP queue its header
+     * in every dissection with taps, at no cost to the others: a dissector
+     * helper makes nobody build a tree or dissect (SMB2 reads NTLMSSP's
+     * data this way).  Tap ids start at 1. */
+    tcp_tap = find_tap_id("tcp");
+    ip_tap = find_tap_id("ip");
+    ipv6_tap = find_tap_id("ipv6");
+    err = register_tap_listener("tcp", &tap_listener, NULL, TL_IS_DISSECTOR_HELPER, NULL, NULL,
+                                NULL, NULL);
+    if (err) {
+        ws_warning("tcpstate: cannot listen to the tcp tap (%s): tcpstate reads the protocol "
+                   "tree instead", err->str);
+        g_string_free(err, TRUE);
+        tcp_tap = -1;
+    }
+}
+
+void
+ts_extract_prime(void)
+{
+    /* epan_dissect_prime_with_hfid() marks a field interesting for every
+     * tree (the tree it is given is not used), until a tree holding the
+     * field is reset: enough for the first frame of a pass, after which
+     * wanted fields take over if that pass has no taps. */
+    epan_dissect_t none;
+
+    memset(&none, 0, sizeof none);
+    for (int i = 0; i < TS_B_COUNT; i++)
+        if (borrowed_hf[i] >= 0)
+            epan_dissect_prime_with_hfid(&none, borrowed_hf[i]);
+}
+
+gboolean
+ts_extract_checksums_verified(void)
+{
+    pref_t *pref = tcp_module ? prefs_find_preference(tcp_module, "check_checksum") : NULL;
+
+    return pref && prefs_get_bool_value(pref, pref_current);
 }
 
 GArray *
@@ -84,37 +134,54 @@ ts_extract_wanted_hfids(void)
     return ids;
 }
 
-/* The instance of field b at exactly this layer. */
+/* The instances of field b in the tree: indexed when the field is primed;
+ * in a shown tree an unprimed field's items exist too, found by walking the
+ * tree (only for segments TCP left out of its tap: *walked is then set and
+ * the array is the caller's to free). */
+static GPtrArray *
+instances(proto_tree *tree, enum ts_borrowed b, bool walk, bool *walked)
+{
+    GPtrArray *a;
+
+    *walked = false;
+    if (!tree || borrowed_hf[b] < 0)
+        return NULL;
+    if ((a = proto_get_finfo_ptr_array(tree, borrowed_hf[b])) || !walk ||
+        !PTREE_DATA(tree)->visible)
+        return a;
+    a = proto_find_finfo(tree, borrowed_hf[b]);
+    *walked = a != NULL;
+    return a;
+}
+
+/* The instance of field b at exactly this layer (before: the one in the
+ * deepest layer before it). */
+static field_info *
+field_in(proto_tree *tree, enum ts_borrowed b, int layer, bool before, bool walk)
+{
+    bool walked;
+    GPtrArray *a = instances(tree, b, walk, &walked);
+    field_info *best = NULL;
+
+    for (guint i = 0; a && i < a->len; i++) {
+        field_info *fi = (field_info *)g_ptr_array_index(a, i);
+        if (!before && fi->total_layer_num == layer) {
+            best = fi;
+            break;
+        }
+        if (before && fi->total_layer_num < layer &&
+            (!best || fi->total_layer_num > best->total_layer_num))
+            best = fi;
+    }
+    if (walked)
+        g_ptr_array_free(a, TRUE);
+    return best;
+}
+
 static field_info *
 field_at(proto_tree *tree, enum ts_borrowed b, int layer)
 {
-    GPtrArray *a;
-
-    if (borrowed_hf[b] < 0 || !(a = proto_get_finfo_ptr_array(tree, borrowed_hf[b])))
-        return NULL;
-    for (guint i = 0; i < a->len; i++) {
-        field_info *fi = (field_info *)g_ptr_array_index(a, i);
-        if (fi->total_layer_num == layer)
-            return fi;
-    }
-    return NULL;
-}
-
-/* The instance of field b in the deepest layer before this one. */
-static field_info *
-field_before(proto_tree *tree, enum ts_borrowed b, int layer)
-{
-    GPtrArray *a;
-    field_info *best = NULL;
-
-    if (borrowed_hf[b] < 0 || !(a = proto_get_finfo_ptr_array(tree, borrowed_hf[b])))
-        return NULL;
-    for (guint i = 0; i < a->len; i++) {
-        field_info *fi = (field_info *)g_ptr_array_index(a, i);
-        if (fi->total_layer_num < layer && (!best || fi->total_layer_num > best->total_layer_num))
-            best = fi;
-    }
-    return best;
+    return field_in(tree, b, layer, false, false);
 }
 
 static uint32_t
@@ -144,16 +211,22 @@ addr_key(tvbuff_t *tvb, gint start, gint len)
 /* The fixed part of the TCP header up to the flags, as captured. */
 #define TS_TCP_FIXED 14
 
-ts_extract_result
-ts_extract(packet_info *pinfo, proto_tree *tree, ts_segment *seg)
+/* Where the frame's TCP headers are: the layer number of the segment (0 if
+ * none) and of the first quoted header (0 if none), and how many TCP
+ * layers come before the segment's. */
+typedef struct tcp_layers {
+    int segment;
+    int quoted;
+    int before;
+} tcp_layers;
+
+static void
+find_layers(packet_info *pinfo, tcp_layers *l)
 {
-    int layer = 0, tcp_layer = 0, quoted_layer = 0;
+    int layer = 0;
     bool in_icmp = false;
-    field_info *fi[TS_B_COUNT];
 
-    if (!tree || proto_tcp < 0)
-        return TS_EXTRACT_NONE;
-
+    memset(l, 0, sizeof *l);
     for (wmem_list_frame_t *f = wmem_list_head(pinfo->layers); f; f = wmem_list_frame_next(f)) {
         const int id = GPOINTER_TO_INT(wmem_list_frame_data(f));
         layer++;
@@ -161,37 +234,89 @@ ts_extract(packet_info *pinfo, proto_tree *tree, ts_segment *seg)
             in_icmp = true;
         } else if (id == proto_tcp) {
             if (!in_icmp) {
-                tcp_layer = layer;
-                break;
+                l->segment = layer;
+                return;
             }
-            if (!quoted_layer)
-                quoted_layer = layer;
+            if (!l->quoted)
+                l->quoted = layer;
+            l->before++;
         }
     }
+}
 
-    memset(seg, 0, sizeof *seg);
-    if (!tcp_layer) {
-        field_info *stream = quoted_layer ? field_at(tree, TS_B_TCP_STREAM, quoted_layer) : NULL;
-        if (!stream)
-            return TS_EXTRACT_NONE;
-        seg->stream = uint_of(stream);
-        return TS_EXTRACT_QUOTED;
+static gboolean
+taps_running(void)
+{
+    return (ip_tap > 0 && fetch_tapped_data(ip_tap, 0)) ||
+           (ipv6_tap > 0 && fetch_tapped_data(ipv6_tap, 0)) ||
+           (tcp_tap > 0 && fetch_tapped_data(tcp_tap, 0));
+}
+
+/* An address's identity: FNV-1a over its bytes, as addr_key() over the
+ * tree's field. */
+static uint64_t
+address_key(const address *a)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    const uint8_t *p = (const uint8_t *)a->data;
+
+    if (!p || a->len <= 0 || a->len > 16)
+        return 0;
+    for (int i = 0; i < a->len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
     }
+    return h;
+}
 
+/* The addresses' identities serve only to tell the endpoints apart when
+ * both ports are equal, and the SYN-flood detector (a SYN's server and
+ * client); elsewhere they stay 0. */
+static inline bool
+keys_needed(const ts_segment *seg)
+{
+    return seg->sport == seg->dport || (seg->flags & TS_TH_SYN);
+}
+
+/* The segment from TCP's own header. */
+static void
+from_tap(const struct tcpheader *th, ts_segment *seg)
+{
+    seg->stream = th->th_stream;
+    seg->sport = th->th_sport;
+    seg->dport = th->th_dport;
+    seg->seq = th->th_rawseq;
+    seg->flags = th->th_flags & 0x0FFF;                 /* as tcp.flags */
+    seg->ack = (seg->flags & TS_TH_ACK) ? th->th_rawack : 0;   /* as tcp.ack_raw */
+    seg->len = th->th_have_seglen ? th->th_seglen : 0;  /* as tcp.len */
+    seg->win = th->th_win;                              /* as tcp.window_size: scaled */
+    if (keys_needed(seg)) {
+        seg->src_key = address_key(&th->ip_src);
+        seg->dst_key = address_key(&th->ip_dst);
+    }
+}
+
+/* The segment from the primed tree (or, walk, from any shown tree): false
+ * if its fields are not there. */
+static bool
+from_tree(proto_tree *tree, int tcp_layer, bool walk, ts_segment *seg)
+{
+    field_info *fi[TS_B_COUNT];
+
+    if (!tree)
+        return false;
     for (int b = 0; b < TS_B_COUNT; b++) {
-        if (b == TS_B_IP_SRC || b == TS_B_IPV6_SRC)
-            fi[b] = field_before(tree, (enum ts_borrowed)b, tcp_layer);
-        else
-            fi[b] = field_at(tree, (enum ts_borrowed)b, tcp_layer);
+        const bool before = b == TS_B_IP_SRC || b == TS_B_IPV6_SRC;
+        fi[b] = field_in(tree, (enum ts_borrowed)b, tcp_layer, before, walk);
         if (borrowed[b].required && !fi[b])
-            return TS_EXTRACT_NONE;   /* a truncated or malformed header */
+            return false;   /* not primed, or a truncated or malformed header */
     }
 
     /* The header itself, where the TCP dissector found the source port. */
     tvbuff_t *hdr = fi[TS_B_TCP_SRCPORT]->ds_tvb;
     const gint off = fi[TS_B_TCP_SRCPORT]->start;
     if (!hdr || tvb_captured_length_remaining(hdr, off) < TS_TCP_FIXED)
-        return TS_EXTRACT_NONE;       /* cut short by the snapshot length */
+        return false;       /* cut short by the snapshot length */
 
     seg->stream = uint_of(fi[TS_B_TCP_STREAM]);
     seg->sport = tvb_get_ntohs(hdr, off);
@@ -199,10 +324,9 @@ ts_extract(packet_info *pinfo, proto_tree *tree, ts_segment *seg)
     seg->seq = tvb_get_ntohl(hdr, off + 4);
     seg->flags = tvb_get_ntohs(hdr, off + 12) & 0x0FFF;   /* as tcp.flags */
     /* As tcp.ack_raw, which exists only when ACK is set. */
-    seg->ack = (seg->flags & 0x010) ? tvb_get_ntohl(hdr, off + 8) : 0;
+    seg->ack = (seg->flags & TS_TH_ACK) ? tvb_get_ntohl(hdr, off + 8) : 0;
     seg->len = uint_of(fi[TS_B_TCP_LEN]);
     seg->win = uint_of(fi[TS_B_TCP_WINDOW]);
-    /* Only verified when the user turns tcp.check_checksum on; 0 = bad. */
     seg->bad_checksum = fi[TS_B_TCP_CKSUM] && uint_of(fi[TS_B_TCP_CKSUM]) == 0;
     /* The addresses identify the endpoints when both ports are equal, and
      * the server and the sources for the SYN-flood detector.  Of IPv4 and
@@ -211,9 +335,60 @@ ts_extract(packet_info *pinfo, proto_tree *tree, ts_segment *seg)
     field_info *src = fi[TS_B_IP_SRC];
     if (fi[TS_B_IPV6_SRC] && (!src || fi[TS_B_IPV6_SRC]->total_layer_num > src->total_layer_num))
         src = fi[TS_B_IPV6_SRC];
-    if (src) {
+    if (src && keys_needed(seg)) {
         seg->src_key = addr_key(src->ds_tvb, src->start, src->length);
         seg->dst_key = addr_key(src->ds_tvb, src->start + src->length, src->length);
     }
+    seg->from_tree = true;
+    return true;
+}
+
+/* Only verified when the user turns tcp.check_checksum on; then the
+ * verdict, which is in the tree only, is a wanted field.  0 = bad. */
+static bool
+checksum_bad(proto_tree *tree, int tcp_layer)
+{
+    field_info *fi = tree ? field_at(tree, TS_B_TCP_CKSUM, tcp_layer) : NULL;
+
+    return fi && uint_of(fi) == 0;
+}
+
+ts_extract_result
+ts_extract(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, ts_segment *seg)
+{
+    tcp_layers l;
+    const struct tcpheader *th;
+
+    if (proto_tcp < 0)
+        return TS_EXTRACT_NONE;
+    find_layers(pinfo, &l);
+    memset(seg, 0, sizeof *seg);
+
+    if (!l.segment) {
+        field_info *stream = l.quoted ? field_at(tree, TS_B_TCP_STREAM, l.quoted) : NULL;
+        if (!l.quoted)
+            return TS_EXTRACT_NONE;
+        if ((th = tcp_tap > 0 ? (const struct tcpheader *)fetch_tapped_data(tcp_tap, 0) : NULL))
+            seg->stream = th->th_stream;
+        else if (stream)
+            seg->stream = uint_of(stream);
+        else
+            return TS_EXTRACT_NONE;
+        return TS_EXTRACT_QUOTED;
+    }
+
+    th = (tcp_tap > 0 && l.before == 0) ? (const struct tcpheader *)fetch_tapped_data(tcp_tap, 0)
+                                        : NULL;
+    if (th) {
+        from_tap(th, seg);
+        seg->bad_checksum = checksum_bad(tree, l.segment);
+    } else if (!from_tree(tree, l.segment, taps_running(), seg)) {
+        /* Neither source: a dissection without taps and without the fields
+         * (the first pass of tshark -2 without a filter), or TCP stopped
+         * before it queued its header (a header cut short by the snapshot
+         * length, or malformed) and no tree holds the fields. */
+        return taps_running() ? TS_EXTRACT_CUT : TS_EXTRACT_UNSEEN;
+    }
+    seg->truncated = tvb_captured_length(tvb) < tvb_reported_length(tvb);
     return TS_EXTRACT_SEGMENT;
 }

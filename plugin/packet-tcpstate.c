@@ -10,6 +10,7 @@
  */
 #include "config-tcpstate.h"
 
+#include <epan/column-info.h>
 #include <epan/to_str.h>
 #include <epan/expert.h>
 #include <epan/packet.h>
@@ -141,7 +142,74 @@ make_step_vals(void)
         teardown_vals[n - 1] = (value_string){ n, ts_text_step_name(TS_STEPS_TEARDOWN, n) };
 }
 
-/* ---- first pass: compute ------------------------------------------------ */
+/* ---- the first dissection with data: compute -------------------------- */
+
+/* Where the analysis of the open file stands.  Frames are analysed in
+ * order, each in the first dissection of it that offers its segment (TCP's
+ * tap, or the tree's fields): normally the first pass; in tshark -2
+ * without a filter, whose first pass offers neither, the second.
+ * Lifetime: one capture file (init routine). */
+static struct {
+    uint32_t last;          /* the last frame analysed */
+    uint32_t hole;          /* the first frame a dissection could not read and
+                               a later one may (0: none): nothing after it is
+                               analysed before it */
+    gboolean want_fields;   /* the borrowed fields are wanted fields */
+    uint32_t first_max;     /* the last frame dissected for the first time */
+    gboolean deferred;      /* frames are analysed in a later pass than their
+                               first dissection (tshark -2 without a filter):
+                               connection summaries are "so far" on the way */
+    gboolean warned_deferred;
+    uint32_t cut;           /* segments TCP could not read to the end of their
+                               header, in dissections without the fields */
+} analysis;
+
+/* The fields are wanted from now on: the next frame's tree has them. */
+static void
+want_fields(void)
+{
+    if (analysis.want_fields)
+        return;
+    analysis.want_fields = TRUE;
+    set_postdissector_wanted_hfids(tcpstate_handle, ts_extract_wanted_hfids());
+}
+
+/* Connection summaries are being shown: say once if they are "so far"
+ * because the analysis runs behind (tshark -2 without a filter). */
+static void
+note_conn_shown(void)
+{
+    if (!analysis.deferred || analysis.warned_deferred)
+        return;
+    analysis.warned_deferred = TRUE;
+    ws_warning("tcpstate: the first pass of this two-pass run built no protocol tree and ran no "
+               "taps, so tcpstate analysed the capture in the second pass: tcpstate.conn.* show "
+               "each connection's summary so far, as in one pass; give a display or read filter "
+               "(e.g. -Y tcp) for final summaries");
+}
+
+static ts_record *
+track_segment(tvbuff_t *tvb _U_, packet_info *pinfo, ts_segment *seg)
+{
+    ts_conn *conn = ts_store_conn(seg->stream);
+    ts_record *rec = ts_store_new_record(pinfo->num);
+    ts_flood_alarm alarm;
+    ts_zeek ended;
+    unsigned track;
+
+    seg->time = nstime_to_sec(&pinfo->abs_ts);
+    track = ts_conn_track(conn, seg, rec, &ended);
+    if (track & TS_TRACK_ZEEK_NEW)
+        ts_store_zeek_ended(seg->stream, pinfo->num, &ended);
+    if ((track & TS_TRACK_HALF_OPEN_BEGIN) &&
+        ts_flood_begin(conn, seg->stream, seg, seg->time, &alarm)) {
+        rec->anomalies |= TS_AN_BIT(SYN_FLOOD);
+        ts_flood_remember(pinfo->num, &alarm);
+    }
+    if (track & TS_TRACK_HALF_OPEN_END)
+        ts_flood_end(conn);
+    return rec;
+}
 
 static const ts_record *
 track_frame(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
@@ -149,47 +217,50 @@ track_frame(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
     ts_segment seg;
     ts_record *rec;
 
-    switch (ts_extract(pinfo, tree, &seg)) {
-    case TS_EXTRACT_SEGMENT: {
-        ts_conn *conn = ts_store_conn(seg.stream);
-        ts_flood_alarm alarm;
-        ts_zeek ended;
-        unsigned track;
-
-        rec = ts_store_new_record(pinfo->num);
-        seg.time = nstime_to_sec(&pinfo->abs_ts);
-        seg.truncated = tvb_captured_length(tvb) < tvb_reported_length(tvb);
-        track = ts_conn_track(conn, &seg, rec, &ended);
-        if (track & TS_TRACK_ZEEK_NEW)
-            ts_store_zeek_ended(seg.stream, pinfo->num, &ended);
-        if ((track & TS_TRACK_HALF_OPEN_BEGIN) &&
-            ts_flood_begin(conn, seg.stream, &seg, seg.time, &alarm)) {
-            rec->anomalies |= TS_AN_BIT(SYN_FLOOD);
-            ts_flood_remember(pinfo->num, &alarm);
-        }
-        if (track & TS_TRACK_HALF_OPEN_END)
-            ts_flood_end(conn);
-        return rec;
-    }
+    if (!PINFO_FD_VISITED(pinfo) && pinfo->num > analysis.first_max)
+        analysis.first_max = pinfo->num;
+    if (pinfo->num <= analysis.last || (analysis.hole && pinfo->num > analysis.hole))
+        return NULL;        /* seen again, or after a frame still to be read */
+    switch (ts_extract(tvb, pinfo, tree, &seg)) {
+    case TS_EXTRACT_SEGMENT:
+        analysis.last = pinfo->num;
+        analysis.hole = 0;
+        if (PINFO_FD_VISITED(pinfo) && pinfo->num < analysis.first_max)
+            analysis.deferred = TRUE;
+        /* From the tree: a dissection without taps, whose next frames need
+         * the fields too.  Truncated: TCP may stop short of its tap. */
+        if (seg.from_tree || seg.truncated)
+            want_fields();
+        return track_segment(tvb, pinfo, &seg);
     case TS_EXTRACT_QUOTED:
+        analysis.last = pinfo->num;
+        analysis.hole = 0;
         rec = ts_store_new_record(pinfo->num);
         rec->stream = seg.stream;
         rec->flags = TS_REC_QUOTED;
         return rec;
+    case TS_EXTRACT_UNSEEN:
+        want_fields();      /* for the rest of a pass without taps */
+        if (!analysis.hole)
+            analysis.hole = pinfo->num;
+        return NULL;
+    case TS_EXTRACT_CUT:
+        want_fields();
+        analysis.hole = 0;
+        if (analysis.cut++ == 0)
+            ws_warning("tcpstate: frame %u: TCP could not dissect this segment's header to its "
+                       "end (a snapshot length shorter than the header, or a malformed header), "
+                       "and this run's protocol tree does not hold TCP's fields: tcpstate skips "
+                       "such segments here; with a display filter (e.g. -Y tcp), -V or in the "
+                       "GUI it reads them", pinfo->num);
+        analysis.last = pinfo->num;
+        return NULL;
     default:
         return NULL;
     }
 }
 
 /* ---- every pass: render ------------------------------------------------- */
-
-static void
-add_steps(proto_tree *tree, tvbuff_t *tvb, int hf, uint8_t bits)
-{
-    for (uint32_t n = 1; n <= 4; n++)
-        if (bits & (1u << n))
-            proto_item_set_generated(proto_tree_add_uint(tree, hf, tvb, 0, 0, n));
-}
 
 static void
 render_quoted(tvbuff_t *tvb, proto_tree *tree, const ts_record *r)
@@ -274,115 +345,199 @@ add_experts(packet_info *pinfo, proto_tree *tree, proto_item *ti, const ts_recor
     }
 }
 
-/* The connection's summary: final after the first pass, so far during it. */
+/* Whether an item of field hf is worth adding: the tree is shown (the GUI,
+ * -V, PDML/JSON, and Wireshark 4.0's -T fields), or a filter, column or -e
+ * names the field.  Adding an item nobody asked for to a hidden tree costs
+ * little in epan, but computing its value (the Zeek history, say) would. */
+static inline gboolean
+wanted(proto_tree *tree, int hf)
+{
+    return proto_field_is_referenced(tree, hf);
+}
+
+#define ADD_GENERATED(call) proto_item_set_generated(call)
+
+/* "Connection: complete, closed first by server (four_segment)", put
+ * together without printf (on every segment of a shown tree). */
+static void
+conn_text(const ts_conn *c, char *text, size_t len)
+{
+    const ts_closer closer = ts_conn_closer(c);
+    const ts_close_style style = ts_conn_close_style(c);
+
+    g_strlcpy(text, "Connection: ", len);
+    g_strlcat(text, ts_outcome_name(ts_conn_outcome(c)), len);
+    if (closer != TS_CLOSER_NONE) {
+        g_strlcat(text, ", closed first by ", len);
+        g_strlcat(text, val_to_str_const(closer, initiator_vals, "?"), len);
+    }
+    if (style != TS_STYLE_NONE) {
+        g_strlcat(text, " (", len);
+        g_strlcat(text, ts_close_style_name(style), len);
+        g_strlcat(text, ")", len);
+    }
+}
+
+/* The Zeek fields of the Zeek connection this segment belongs to: an
+ * earlier one if Zeek would have split the stream after it, else the
+ * current one. */
+static void
+render_zeek(tvbuff_t *tvb, packet_info *pinfo, proto_tree *ct, const ts_record *r,
+            const ts_conn *c)
+{
+    unsigned zeek_index;
+    const ts_zeek *zeek = ts_store_zeek_of(r->stream, pinfo->num, &zeek_index);
+    char history[TS_ZEEK_HIST_BUFSZ];
+
+    if (!zeek)
+        zeek = &c->zeek;
+    if (wanted(ct, hf_tcpstate_conn_zeek_state))
+        ADD_GENERATED(proto_tree_add_string(ct, hf_tcpstate_conn_zeek_state, tvb, 0, 0,
+                                            ts_zeek_conn_state(zeek)));
+    if (wanted(ct, hf_tcpstate_conn_history))
+        ADD_GENERATED(proto_tree_add_string(ct, hf_tcpstate_conn_history, tvb, 0, 0,
+                                            ts_zeek_history(zeek, history)));
+    if (wanted(ct, hf_tcpstate_conn_zeek_index))
+        ADD_GENERATED(proto_tree_add_uint(ct, hf_tcpstate_conn_zeek_index, tvb, 0, 0,
+                                          zeek_index));
+}
+
+/* The connection's summary: final after the analysis of the file, so far
+ * during it (a single pass). */
 static void
 render_conn(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
 {
     const ts_conn *c = ts_store_conn(r->stream);
-    /* The Zeek connection this segment belongs to: an earlier one if Zeek
-     * would have split the stream after it, else the current one. */
-    unsigned zeek_index;
-    const ts_zeek *zeek = ts_store_zeek_of(r->stream, pinfo->num, &zeek_index);
-    char history[TS_ZEEK_HIST_BUFSZ];
-    const ts_outcome o = ts_conn_outcome(c);
-    const ts_closer closer = ts_conn_closer(c);
-    const ts_close_style style = ts_conn_close_style(c);
+    proto_tree *ct = tree;
     nstime_t duration;
-    proto_item *ti;
-    proto_tree *ct;
 
-    /* "Connection: complete, closed first by server (four_segment)", put
-     * together without printf (on every segment). */
-    char text[128] = "Connection: ";
-    g_strlcat(text, ts_outcome_name(o), sizeof text);
-    if (closer != TS_CLOSER_NONE) {
-        g_strlcat(text, ", closed first by ", sizeof text);
-        g_strlcat(text, val_to_str_const(closer, initiator_vals, "?"), sizeof text);
+    if (PTREE_DATA(tree)->visible) {
+        char text[128];
+        proto_item *ti;
+
+        conn_text(c, text, sizeof text);
+        ct = proto_tree_add_subtree(tree, tvb, 0, 0, ett_tcpstate_conn, &ti, text);
+        proto_item_set_generated(ti);
     }
-    if (style != TS_STYLE_NONE) {
-        g_strlcat(text, " (", sizeof text);
-        g_strlcat(text, ts_close_style_name(style), sizeof text);
-        g_strlcat(text, ")", sizeof text);
+    if (wanted(ct, hf_tcpstate_conn_outcome))
+        ADD_GENERATED(proto_tree_add_uint(ct, hf_tcpstate_conn_outcome, tvb, 0, 0,
+                                          ts_conn_outcome(c)));
+    if (wanted(ct, hf_tcpstate_conn_close_initiator))
+        ADD_GENERATED(proto_tree_add_uint(ct, hf_tcpstate_conn_close_initiator, tvb, 0, 0,
+                                          ts_conn_closer(c)));
+    if (wanted(ct, hf_tcpstate_conn_close_style))
+        ADD_GENERATED(proto_tree_add_uint(ct, hf_tcpstate_conn_close_style, tvb, 0, 0,
+                                          ts_conn_close_style(c)));
+    render_zeek(tvb, pinfo, ct, r, c);
+    if (wanted(ct, hf_tcpstate_conn_duration)) {
+        nstime_set_zero(&duration);
+        duration.secs = (time_t)c->sum.last;
+        duration.nsecs = (int)((c->sum.last - (double)duration.secs) * 1e9);
+        ADD_GENERATED(proto_tree_add_time(ct, hf_tcpstate_conn_duration, tvb, 0, 0, &duration));
     }
-    ct = proto_tree_add_subtree(tree, tvb, 0, 0, ett_tcpstate_conn, &ti, text);
-    proto_item_set_generated(ti);
-    proto_item_set_generated(proto_tree_add_uint(ct, hf_tcpstate_conn_outcome, tvb, 0, 0, o));
-    proto_item_set_generated(proto_tree_add_uint(ct, hf_tcpstate_conn_close_initiator, tvb, 0, 0,
-                                                 closer));
-    proto_item_set_generated(proto_tree_add_uint(ct, hf_tcpstate_conn_close_style, tvb, 0, 0,
-                                                 style));
-    proto_item_set_generated(proto_tree_add_string(ct, hf_tcpstate_conn_zeek_state, tvb, 0, 0,
-                                                   ts_zeek_conn_state(zeek ? zeek : &c->zeek)));
-    proto_item_set_generated(proto_tree_add_string(ct, hf_tcpstate_conn_history, tvb, 0, 0,
-                                                   ts_zeek_history(zeek ? zeek : &c->zeek,
-                                                                   history)));
-    proto_item_set_generated(proto_tree_add_uint(ct, hf_tcpstate_conn_zeek_index, tvb, 0, 0,
-                                                 zeek_index));
-    nstime_set_zero(&duration);
-    duration.secs = (time_t)c->sum.last;
-    duration.nsecs = (int)((c->sum.last - (double)duration.secs) * 1e9);
-    proto_item_set_generated(proto_tree_add_time(ct, hf_tcpstate_conn_duration, tvb, 0, 0,
-                                                 &duration));
 }
 
-/* The tree items: only when someone will look at them (a visible tree, or a
- * filter, column or -e naming a tcpstate field); a hidden tree built for
- * other dissectors' fields costs nothing here. */
+static void
+add_steps(proto_tree *tree, tvbuff_t *tvb, int hf, uint8_t bits)
+{
+    if (!bits || !wanted(tree, hf))
+        return;
+    for (uint32_t n = 1; n <= 4; n++)
+        if (bits & (1u << n))
+            ADD_GENERATED(proto_tree_add_uint(tree, hf, tvb, 0, 0, n));
+}
+
+/* The per-segment items. */
+static void
+render_segment(tvbuff_t *tvb, proto_tree *st, const ts_record *r)
+{
+    ADD_GENERATED(proto_tree_add_uint(st, hf_tcpstate_stream, tvb, 0, 0, r->stream));
+    ADD_GENERATED(proto_tree_add_uint(st, hf_tcpstate_sender, tvb, 0, 0,
+                                      (r->flags & TS_REC_FROM_SERVER) ? 2 : 1));
+    ADD_GENERATED(proto_tree_add_uint(st, hf_tcpstate_client_state, tvb, 0, 0,
+                                      r->state[TS_CLIENT]));
+    ADD_GENERATED(proto_tree_add_uint(st, hf_tcpstate_server_state, tvb, 0, 0,
+                                      r->state[TS_SERVER]));
+    ADD_GENERATED(proto_tree_add_uint(st, hf_tcpstate_client_prev, tvb, 0, 0,
+                                      r->prev[TS_CLIENT]));
+    ADD_GENERATED(proto_tree_add_uint(st, hf_tcpstate_server_prev, tvb, 0, 0,
+                                      r->prev[TS_SERVER]));
+    add_steps(st, tvb, hf_tcpstate_handshake, r->handshake);
+    add_steps(st, tvb, hf_tcpstate_teardown, r->teardown);
+    if (TS_REC_CLOSER(r) != TS_CLOSER_NONE)
+        ADD_GENERATED(proto_tree_add_uint(st, hf_tcpstate_closer, tvb, 0, 0, TS_REC_CLOSER(r)));
+    if (r->flags & TS_REC_MIDSTREAM)
+        ADD_GENERATED(proto_tree_add_boolean(st, hf_tcpstate_midstream, tvb, 0, 0, TRUE));
+    if (r->illegal && wanted(st, hf_tcpstate_illegal)) {
+        char name[48];
+        ts_illegal_name(r->illegal, name, sizeof name);
+        ADD_GENERATED(proto_tree_add_string(st, hf_tcpstate_illegal, tvb, 0, 0, name));
+    }
+}
+
+/* Whether any connection-summary field is worth adding. */
+static gboolean
+conn_wanted(proto_tree *tree)
+{
+    return PTREE_DATA(tree)->visible || wanted(tree, hf_tcpstate_conn_outcome) ||
+           wanted(tree, hf_tcpstate_conn_close_initiator) ||
+           wanted(tree, hf_tcpstate_conn_close_style) ||
+           wanted(tree, hf_tcpstate_conn_zeek_state) || wanted(tree, hf_tcpstate_conn_history) ||
+           wanted(tree, hf_tcpstate_conn_zeek_index) || wanted(tree, hf_tcpstate_conn_duration);
+}
+
+/* The tree items: only when someone will look at them (a shown tree, or a
+ * filter, column or -e naming a tcpstate field); in a hidden tree, only the
+ * fields named, and no text. */
 static proto_item *
 render_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r,
             const char *steps)
 {
-    const uint8_t cst = r->state[TS_CLIENT], sst = r->state[TS_SERVER];
-    proto_item *ti;
+    proto_item *ti = proto_tree_add_item(tree, proto_tcpstate, tvb, 0, 0, ENC_NA);
     proto_tree *st;
 
-    ti = proto_tree_add_item(tree, proto_tcpstate, tvb, 0, 0, ENC_NA);
-    proto_item_append_text(ti, ", Client: %s  Server: %s%s%s%s", ts_text_state(cst),
-                           ts_text_state(sst), steps[0] ? "  [" : "", steps, steps[0] ? "]" : "");
+    if (PTREE_DATA(tree)->visible)
+        proto_item_append_text(ti, ", Client: %s  Server: %s%s%s%s",
+                               ts_text_state(r->state[TS_CLIENT]),
+                               ts_text_state(r->state[TS_SERVER]), steps[0] ? "  [" : "", steps,
+                               steps[0] ? "]" : "");
     st = proto_item_add_subtree(ti, ett_tcpstate);
-
-    proto_item_set_generated(proto_tree_add_uint(st, hf_tcpstate_stream, tvb, 0, 0, r->stream));
-    proto_item_set_generated(proto_tree_add_uint(st, hf_tcpstate_sender, tvb, 0, 0,
-                                                 (r->flags & TS_REC_FROM_SERVER) ? 2 : 1));
-    proto_item_set_generated(proto_tree_add_uint(st, hf_tcpstate_client_state, tvb, 0, 0, cst));
-    proto_item_set_generated(proto_tree_add_uint(st, hf_tcpstate_server_state, tvb, 0, 0, sst));
-    proto_item_set_generated(proto_tree_add_uint(st, hf_tcpstate_client_prev, tvb, 0, 0,
-                                                 r->prev[TS_CLIENT]));
-    proto_item_set_generated(proto_tree_add_uint(st, hf_tcpstate_server_prev, tvb, 0, 0,
-                                                 r->prev[TS_SERVER]));
-    add_steps(st, tvb, hf_tcpstate_handshake, r->handshake);
-    add_steps(st, tvb, hf_tcpstate_teardown, r->teardown);
-    if (TS_REC_CLOSER(r) != TS_CLOSER_NONE)
-        proto_item_set_generated(proto_tree_add_uint(st, hf_tcpstate_closer, tvb, 0, 0,
-                                                     TS_REC_CLOSER(r)));
-    if (r->flags & TS_REC_MIDSTREAM)
-        proto_item_set_generated(proto_tree_add_boolean(st, hf_tcpstate_midstream, tvb, 0, 0, TRUE));
-    if (r->illegal) {
-        char name[48];
-        ts_illegal_name(r->illegal, name, sizeof name);
-        proto_item_set_generated(proto_tree_add_string(st, hf_tcpstate_illegal, tvb, 0, 0, name));
+    render_segment(tvb, st, r);
+    if (conn_wanted(st)) {
+        note_conn_shown();
+        render_conn(tvb, pinfo, st, r);
     }
-    render_conn(tvb, pinfo, st, r);
     return ti;
 }
 
-/* Expert infos reach the user through a visible tree, the Expert column,
- * the expert tap (Expert Information, -z expert) or a filter on an expert
- * field; when none of them can see a CHAT-level step, skip its formatting. */
+/* Expert infos reach the user through a shown tree, an Expert column, the
+ * expert tap (Expert Information, -z expert) or a filter on _ws.expert or
+ * on the expert's own field; when none of them can see it, skip it. */
 static gboolean
 experts_seen(packet_info *pinfo, proto_tree *tree)
 {
-    return (tree && PTREE_DATA(tree)->visible) || pinfo->cinfo ||
+    return (tree && PTREE_DATA(tree)->visible) ||
+           (pinfo->cinfo && pinfo->cinfo->col_first[COL_EXPERT] >= 0) ||
            (expert_tap > 0 && have_tap_listener(expert_tap)) ||
            (tree && hf_ws_expert >= 0 && proto_field_is_referenced(tree, hf_ws_expert));
+}
+
+/* " [C:FIN_WAIT1 S:ESTABLISHED Teardown 1/4]" after the Info column. */
+static void
+render_info_tag(packet_info *pinfo, const ts_record *r)
+{
+    char text[96];
+
+    ts_text_info_tag(r, text, sizeof text);
+    col_append_str(pinfo->cinfo, COL_INFO, text);
 }
 
 static void
 render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
 {
-    const uint8_t cst = r->state[TS_CLIENT], sst = r->state[TS_SERVER];
-    const gboolean changed = cst != r->prev[TS_CLIENT] || sst != r->prev[TS_SERVER] ||
-                             r->handshake || r->teardown;
+    const gboolean changed = r->state[TS_CLIENT] != r->prev[TS_CLIENT] ||
+                             r->state[TS_SERVER] != r->prev[TS_SERVER] || r->handshake ||
+                             r->teardown;
     const gboolean tag = pinfo->cinfo &&
                          (pref_info_tag == INFO_TAG_ALWAYS ||
                           (pref_info_tag == INFO_TAG_CHANGES && changed));
@@ -390,27 +545,22 @@ render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
     char steps[40];
     proto_item *ti = NULL;
 
-    if (show || tag)
+    if (show) {
         ts_text_steps(r, steps, sizeof steps);
-    if (show)
         ti = render_tree(tvb, pinfo, tree, r, steps);
+    }
     if (r->anomalies)
         add_experts(pinfo, tree, ti, r);
-
-    if (tag) {
-        char text[80] = " [";
-        ts_text_states(r, steps, text + 2, sizeof text - 3);
-        g_strlcat(text, "]", sizeof text);
-        col_append_str(pinfo->cinfo, COL_INFO, text);
-    }
+    if (tag)
+        render_info_tag(pinfo, r);
 }
 
 static int
 dissect_tcpstate(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
-    const ts_record *rec = PINFO_FD_VISITED(pinfo) ? ts_store_record(pinfo->num)
-                                                   : track_frame(tvb, pinfo, tree);
-    if (!rec)
+    const ts_record *rec = ts_store_record(pinfo->num);
+
+    if (!rec && !(rec = track_frame(tvb, pinfo, tree)))
         return 0;
     if (rec->flags & TS_REC_QUOTED) {
         render_quoted(tvb, tree, rec);
@@ -470,8 +620,16 @@ tcpstate_init(void)
     hf_ws_expert = proto_registrar_get_id_byname("_ws.expert");
     ts_store_init();
     ts_flood_init(pref_syn_flood_threshold, pref_syn_flood_window);
-    if (proto_is_protocol_enabled(find_protocol_by_id(proto_tcpstate)))
-        set_postdissector_wanted_hfids(tcpstate_handle, ts_extract_wanted_hfids());
+    memset(&analysis, 0, sizeof analysis);
+    if (!proto_is_protocol_enabled(find_protocol_by_id(proto_tcpstate)))
+        return;
+    /* Segments come from TCP's tap, which needs no tree.  The fields are
+     * for dissections without taps: primed for the first frame, wanted
+     * once such a dissection shows up (track_frame).  TCP's checksum
+     * verdict is in the tree only: verifying checksums wants the fields. */
+    ts_extract_prime();
+    if (ts_extract_checksums_verified())
+        want_fields();
 }
 
 static void

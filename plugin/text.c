@@ -26,7 +26,11 @@ static const struct {
  * on most segments; formatting it each time was a measurable part of the
  * plugin's cost. */
 static char step_tags[2][32][24];
+static uint8_t step_tag_lens[2][32];
 static char step_texts[2][32][128];
+/* "C:<client state> S:<server state>" for every pair, 0 = no state. */
+static char state_pairs[TS_STATE_MAX + 1][TS_STATE_MAX + 1][32];
+static uint8_t state_pair_lens[TS_STATE_MAX + 1][TS_STATE_MAX + 1];
 
 /* strlcat: s after what buf holds, truncated to len bytes with the NUL. */
 static void
@@ -42,6 +46,11 @@ append(char *buf, size_t len, const char *s)
 void
 ts_text_init(void)
 {
+    for (unsigned c = 0; c <= TS_STATE_MAX; c++)
+        for (unsigned v = 0; v <= TS_STATE_MAX; v++)
+            state_pair_lens[c][v] = (uint8_t)snprintf(state_pairs[c][v], sizeof state_pairs[c][v],
+                                                      "C:%s S:%s", ts_text_state((uint8_t)c),
+                                                      ts_text_state((uint8_t)v));
     for (int k = 0; k < 2; k++) {
         for (unsigned bits = 0; bits < 32; bits++) {
             char nums[16] = "", names[100] = "";
@@ -61,6 +70,7 @@ ts_text_init(void)
             }
             snprintf(step_tags[k][bits], sizeof step_tags[k][bits], "%s %s/%u", kinds[k].what,
                      nums, kinds[k].total);
+            step_tag_lens[k][bits] = (uint8_t)strlen(step_tags[k][bits]);
             snprintf(step_texts[k][bits], sizeof step_texts[k][bits], "%s: %s",
                      step_tags[k][bits], names);
         }
@@ -108,11 +118,17 @@ ts_text_steps(const ts_record *r, char *buf, size_t len)
 char *
 ts_text_states(const ts_record *r, const char *steps, char *buf, size_t len)
 {
+    const uint8_t c = r->state[TS_CLIENT], v = r->state[TS_SERVER];
+
     buf[0] = '\0';
-    append(buf, len, "C:");
-    append(buf, len, ts_text_state(r->state[TS_CLIENT]));
-    append(buf, len, " S:");
-    append(buf, len, ts_text_state(r->state[TS_SERVER]));
+    if (c <= TS_STATE_MAX && v <= TS_STATE_MAX) {
+        append(buf, len, state_pairs[c][v]);
+    } else {
+        append(buf, len, "C:");
+        append(buf, len, ts_text_state(c));
+        append(buf, len, " S:");
+        append(buf, len, ts_text_state(v));
+    }
     if (steps && steps[0]) {
         append(buf, len, " ");
         append(buf, len, steps);
@@ -167,4 +183,45 @@ ts_text_anomalies(uint32_t bits, uint8_t illegal, char *buf, size_t len)
         }
     }
     return buf;
+}
+
+/* Copy n bytes of s at *at, if they fit before end (one byte kept for the
+ * NUL). */
+static void
+put(char **at, char *end, const char *s, size_t n)
+{
+    if (n < (size_t)(end - *at)) {
+        memcpy(*at, s, n);
+        *at += n;
+    }
+}
+
+size_t
+ts_text_info_tag(const ts_record *r, char *buf, size_t len)
+{
+    const uint8_t c = r->state[TS_CLIENT], v = r->state[TS_SERVER];
+    char *at = buf, *end = buf + len;
+    const uint8_t hs = r->handshake & 31, td = r->teardown & 31;
+
+    if (!len)
+        return 0;
+    put(&at, end, " [", 2);
+    if (c <= TS_STATE_MAX && v <= TS_STATE_MAX) {
+        put(&at, end, state_pairs[c][v], state_pair_lens[c][v]);
+    } else {
+        char pair[40];
+        ts_text_states(r, NULL, pair, sizeof pair);
+        put(&at, end, pair, strlen(pair));
+    }
+    if (hs) {
+        put(&at, end, " ", 1);
+        put(&at, end, step_tags[TS_STEPS_HANDSHAKE][hs], step_tag_lens[TS_STEPS_HANDSHAKE][hs]);
+    }
+    if (td) {
+        put(&at, end, hs ? ", " : " ", hs ? 2 : 1);
+        put(&at, end, step_tags[TS_STEPS_TEARDOWN][td], step_tag_lens[TS_STEPS_TEARDOWN][td]);
+    }
+    put(&at, end, "]", 1);
+    *at = '\0';
+    return (size_t)(at - buf);
 }

@@ -53,4 +53,9 @@ char *ts_text_flags(uint16_t flags, char *buf, size_t len);
  * none.  Returns buf. */
 char *ts_text_anomalies(uint32_t bits, uint8_t illegal, char *buf, size_t len);
 
+/* The whole Info tag, " [C:FIN_WAIT1 S:ESTABLISHED Teardown 1/4]", as
+ * ts_text_states() with ts_text_steps() would make it, with copies of
+ * precomputed parts (it is on every other segment).  Returns its length. */
+size_t ts_text_info_tag(const ts_record *r, char *buf, size_t len);
+
 #endif /* TCPSTATE_TEXT_H */

@@ -138,10 +138,15 @@ static const char letters[] = "SHADFRCGTWIQXshadfrcgtwiqx^";
 
 static unsigned hist_code(const ts_zeek *z, unsigned i) { return hbits_get(z, 5u * i, 5); }
 
+/* letter -> 1 + its index in letters[], 0 for none; made on first use. */
+static uint8_t letter_codes[256];
+
 static unsigned letter_code(char c)
 {
-    const char *p = strchr(letters, c);
-    return (p && c) ? (unsigned)(p - letters) + 1u : 0u;
+    if (!letter_codes[(unsigned char)letters[0]])
+        for (unsigned i = 0; letters[i]; i++)
+            letter_codes[(unsigned char)letters[i]] = (uint8_t)(i + 1u);
+    return letter_codes[(unsigned char)c];
 }
 
 static bool has_letter(const ts_zeek *z, char c)
@@ -432,273 +437,368 @@ static void conn_closed(ts_zeek *z, unsigned e, struct arm *arm)
      * (which arms a timer of its own here) completes the close */
 }
 
-/* TCPSessionAdapter::UpdateStateMachine and its helpers.  is_orig is the
- * sender's role as computed before update_history (stale if that
- * flipped the connection, as in Zeek). */
-static void state_machine(ts_zeek *z, const ts_zeek_seg *s, unsigned e, bool is_orig,
-                          struct arm *arm)
+/* connection_established: inactivity.zeek picks the service port for the
+ * timeout. */
+static void established_timeout(ts_zeek *z, const ts_zeek_seg *s, unsigned e)
+{
+    unsigned o = orig_ep(z);
+    uint16_t resp_p = (e == o) ? s->dport : s->sport;
+    uint16_t orig_p = (e == o) ? s->sport : s->dport;
+    uint16_t svc = resp_p;
+
+    if (st(z, o) == TS_ZEEK_INACTIVE && !ts_zeek_likely_server_port(resp_p) &&
+        ts_zeek_likely_server_port(orig_p))
+        svc = orig_p;
+    if (long_timeout_port(svc))
+        z->timer |= TM_LONG;
+}
+
+/* UpdateInactiveState, for a SYN: the originator's opens the attempt;
+ * the responder's answer establishes both. */
+static void inactive_syn(ts_zeek *z, const ts_zeek_seg *s, unsigned e, bool is_orig, bool ack,
+                         struct arm *arm)
+{
+    unsigned p = e ^ 1u;
+
+    if (is_orig) {
+        set_state(z, e, ack ? TS_ZEEK_SYN_ACK_SENT : TS_ZEEK_SYN_SENT);
+        arm->attempt = true;
+        return;
+    }
+    if (!ack && st(z, p) == TS_ZEEK_SYN_ACK_SENT) {
+        /* SYN/SYN-ACK reversal (the SYN's sequence number is this
+         * endpoint's start by construction) */
+        flip_roles(z);
+        set_state(z, p, TS_ZEEK_ESTABLISHED);
+    }
+    if (st(z, p) == TS_ZEEK_SYN_SENT)
+        set_state(z, p, TS_ZEEK_ESTABLISHED);
+    set_state(z, e, TS_ZEEK_ESTABLISHED);
+    if (st(z, p) != TS_ZEEK_PARTIAL)
+        established_timeout(z, s, e);
+}
+
+/* UpdateInactiveState.  Returns whether the endpoint closed. */
+static bool inactive_state(ts_zeek *z, const ts_zeek_seg *s, unsigned e, bool is_orig,
+                           struct arm *arm)
+{
+    unsigned p = e ^ 1u;
+    bool ack = (s->flags & TS_ZEEK_ACK) != 0, do_close = false;
+
+    if (s->flags & TS_ZEEK_SYN)
+        inactive_syn(z, s, e, is_orig, ack, arm);
+    if (s->flags & TS_ZEEK_FIN) {
+        set_state(z, e, TS_ZEEK_CLOSED);
+        do_close = true;
+    }
+    if (s->flags & TS_ZEEK_RST) {
+        set_state(z, e, TS_ZEEK_RESET);
+        do_close = true;
+    }
+    if (st(z, e) == TS_ZEEK_INACTIVE) {
+        if (!is_orig && s->len == 0 && st(z, orig_ep(z)) == TS_ZEEK_SYN_SENT)
+            ;                                    /* ACK of a SYN before the SYN-ACK */
+        else if (ack && st(z, p) == TS_ZEEK_ESTABLISHED)
+            set_state(z, e, TS_ZEEK_ESTABLISHED);  /* missed the SYN */
+        else
+            set_state(z, e, TS_ZEEK_PARTIAL);
+    }
+    return do_close;
+}
+
+/* UpdateSYN_SentState.  Returns whether the endpoint closed. */
+static bool syn_sent_state(ts_zeek *z, const ts_zeek_seg *s, unsigned e)
+{
+    bool do_close = false;
+
+    if (s->flags & TS_ZEEK_FIN) {
+        set_state(z, e, TS_ZEEK_CLOSED);
+        do_close = true;
+    }
+    if (s->flags & TS_ZEEK_RST) {
+        set_state(z, e, TS_ZEEK_RESET);
+        do_close = true;
+    }
+    return do_close;
+}
+
+/* UpdateEstablishedState (and PARTIAL).  Returns whether it closed. */
+static bool established_state(ts_zeek *z, const ts_zeek_seg *s, unsigned e)
 {
     unsigned p = e ^ 1u;
     bool syn = (s->flags & TS_ZEEK_SYN) != 0, fin = (s->flags & TS_ZEEK_FIN) != 0;
     bool rst = (s->flags & TS_ZEEK_RST) != 0, ack = (s->flags & TS_ZEEK_ACK) != 0;
     bool do_close = false;
 
+    if (syn && st(z, e) == TS_ZEEK_PARTIAL && st(z, p) == TS_ZEEK_INACTIVE && !ack)
+        set_state(z, e, TS_ZEEK_SYN_SENT);       /* SYN_after_partial */
+    if (fin && !rst) {
+        set_state(z, e, TS_ZEEK_CLOSED);
+        if (st(z, p) == TS_ZEEK_RESET && pv(z, p) == PV_CLOSED)
+            set_state(z, p, TS_ZEEK_CLOSED);     /* peer's FIN+RST was a normal close */
+        do_close = true;
+    }
+    if (rst) {
+        set_state(z, e, TS_ZEEK_RESET);
+        do_close = true;
+    }
+    return do_close;
+}
+
+/* UpdateClosedState.  Returns whether the endpoint closed (again). */
+static bool closed_state(ts_zeek *z, const ts_zeek_seg *s, unsigned e, struct arm *arm)
+{
+    if (!(s->flags & TS_ZEEK_RST) || st(z, e ^ 1u) == TS_ZEEK_CLOSED)
+        return false;
+    set_state(z, e, TS_ZEEK_RESET);
+    if (!did_close(z, e))
+        return true;
+    if (!arm->close_delay)
+        arm->close_delay = T_RESET_EXPIRE;
+    return false;
+}
+
+/* TCPSessionAdapter::UpdateStateMachine.  is_orig is the sender's role as
+ * computed before update_history (stale if that flipped the connection,
+ * as in Zeek). */
+static void state_machine(ts_zeek *z, const ts_zeek_seg *s, unsigned e, bool is_orig,
+                          struct arm *arm)
+{
+    bool do_close;
+
     switch (st(z, e)) {
-    case TS_ZEEK_INACTIVE:                       /* UpdateInactiveState */
-        if (syn) {
-            if (is_orig) {
-                set_state(z, e, ack ? TS_ZEEK_SYN_ACK_SENT : TS_ZEEK_SYN_SENT);
-                arm->attempt = true;
-            } else {
-                if (!ack && st(z, p) == TS_ZEEK_SYN_ACK_SENT) {
-                    /* SYN/SYN-ACK reversal (the SYN's sequence number is
-                     * this endpoint's start by construction) */
-                    flip_roles(z);
-                    set_state(z, p, TS_ZEEK_ESTABLISHED);
-                }
-                if (st(z, p) == TS_ZEEK_SYN_SENT)
-                    set_state(z, p, TS_ZEEK_ESTABLISHED);
-                set_state(z, e, TS_ZEEK_ESTABLISHED);
-                if (st(z, p) != TS_ZEEK_PARTIAL) {
-                    /* connection_established: inactivity.zeek picks the
-                     * service port for the timeout */
-                    unsigned o = orig_ep(z);
-                    uint16_t resp_p = (e == o) ? s->dport : s->sport;
-                    uint16_t orig_p = (e == o) ? s->sport : s->dport;
-                    uint16_t svc = resp_p;
-                    if (st(z, o) == TS_ZEEK_INACTIVE && !ts_zeek_likely_server_port(resp_p)
-                        && ts_zeek_likely_server_port(orig_p))
-                        svc = orig_p;
-                    if (long_timeout_port(svc))
-                        z->timer |= TM_LONG;
-                }
-            }
-        }
-        if (fin) {
-            set_state(z, e, TS_ZEEK_CLOSED);
-            do_close = true;
-        }
-        if (rst) {
-            set_state(z, e, TS_ZEEK_RESET);
-            do_close = true;
-        }
-        if (st(z, e) == TS_ZEEK_INACTIVE) {
-            if (!is_orig && s->len == 0 && st(z, orig_ep(z)) == TS_ZEEK_SYN_SENT)
-                ;                                /* ACK of a SYN before the SYN-ACK */
-            else if (ack && st(z, p) == TS_ZEEK_ESTABLISHED)
-                set_state(z, e, TS_ZEEK_ESTABLISHED);  /* missed the SYN */
-            else
-                set_state(z, e, TS_ZEEK_PARTIAL);
-        }
+    case TS_ZEEK_INACTIVE:
+        do_close = inactive_state(z, s, e, is_orig, arm);
         break;
-
-    case TS_ZEEK_SYN_SENT:                       /* UpdateSYN_SentState */
+    case TS_ZEEK_SYN_SENT:
     case TS_ZEEK_SYN_ACK_SENT:
-        if (fin) {
-            set_state(z, e, TS_ZEEK_CLOSED);
-            do_close = true;
-        }
-        if (rst) {
-            set_state(z, e, TS_ZEEK_RESET);
-            do_close = true;
-        }
+        do_close = syn_sent_state(z, s, e);
         break;
-
-    case TS_ZEEK_ESTABLISHED:                    /* UpdateEstablishedState */
+    case TS_ZEEK_ESTABLISHED:
     case TS_ZEEK_PARTIAL:
-        if (syn && st(z, e) == TS_ZEEK_PARTIAL && st(z, p) == TS_ZEEK_INACTIVE && !ack)
-            set_state(z, e, TS_ZEEK_SYN_SENT);   /* SYN_after_partial */
-        if (fin && !rst) {
-            set_state(z, e, TS_ZEEK_CLOSED);
-            if (st(z, p) == TS_ZEEK_RESET && pv(z, p) == PV_CLOSED)
-                set_state(z, p, TS_ZEEK_CLOSED); /* peer's FIN+RST was a normal close */
-            do_close = true;
-        }
-        if (rst) {
-            set_state(z, e, TS_ZEEK_RESET);
-            do_close = true;
-        }
+        do_close = established_state(z, s, e);
         break;
-
-    case TS_ZEEK_CLOSED:                         /* UpdateClosedState */
-        if (rst && st(z, p) != TS_ZEEK_CLOSED) {
-            set_state(z, e, TS_ZEEK_RESET);
-            if (!did_close(z, e))
-                do_close = true;
-            else if (!arm->close_delay)
-                arm->close_delay = T_RESET_EXPIRE;
-        }
+    case TS_ZEEK_CLOSED:
+        do_close = closed_state(z, s, e, arm);
         break;
-
     default:                                     /* TCP_ENDPOINT_RESET */
+        do_close = false;
         break;
     }
-
     if (do_close)
         conn_closed(z, e, arm);
 }
 
-unsigned ts_zeek_segment(ts_zeek *z, const ts_zeek_seg *s)
+/* What one segment is, for the steps of ts_zeek_segment().  Lifetime: one
+ * call. */
+struct seg {
+    const ts_zeek_seg *s;
+    unsigned e, p;              /* sender, and its peer */
+    uint32_t now;               /* ticks */
+    uint32_t seq, end;          /* 20-bit sequence numbers: first, after it */
+    bool syn, fin, rst, ack;
+};
+
+static void seg_of(struct seg *g, const ts_zeek_seg *s)
 {
-    unsigned ret = 0, e = s->from_first ? 0u : 1u, p = e ^ 1u;
-    uint32_t now = ticks(s);
-    bool syn = (s->flags & TS_ZEEK_SYN) != 0, fin = (s->flags & TS_ZEEK_FIN) != 0;
-    bool rst = (s->flags & TS_ZEEK_RST) != 0, ack = (s->flags & TS_ZEEK_ACK) != 0;
-    uint32_t seg_len = s->len + (syn ? 1u : 0u) + (fin ? 1u : 0u);
-    uint32_t seq = s->seq & SEQ_MASK, end;
-    unsigned state_before;
-    struct arm arm = { 0, false };
-    bool is_orig, peer_inactive;
+    uint32_t seg_len;
 
-    if (rst)
+    g->s = s;
+    g->e = s->from_first ? 0u : 1u;
+    g->p = g->e ^ 1u;
+    g->now = ticks(s);
+    g->syn = (s->flags & TS_ZEEK_SYN) != 0;
+    g->fin = (s->flags & TS_ZEEK_FIN) != 0;
+    g->rst = (s->flags & TS_ZEEK_RST) != 0;
+    g->ack = (s->flags & TS_ZEEK_ACK) != 0;
+    seg_len = s->len + (g->syn ? 1u : 0u) + (g->fin ? 1u : 0u);
+    if (g->rst)
         seg_len -= s->len;                       /* get_segment_len */
-    end = (s->seq + seg_len) & SEQ_MASK;
+    g->seq = s->seq & SEQ_MASK;
+    g->end = (s->seq + seg_len) & SEQ_MASK;
+}
 
-    /* Session lookup: timers due before this packet, then IsReuse. */
-    if (!started(z) || timer_expires(z, now) || is_reuse(z, s, end)) {
-        begin(z, s, e, now);
-        ret |= TS_ZEEK_NEW;
-    }
-
-    /* TCPAnalyzer::ValidateChecksum: dropped, history c/C (first only) */
-    if (s->bad_checksum) {
-        char c = role_letter(z, e, 'C');
-        if (!has_letter(z, c))
-            add_letter(z, c);
-        if (ret & TS_ZEEK_NEW)
-            set_timer(z, TK_EMPTY, now + T_NOTHING_VALID);
-        return ret;
-    }
-
-    is_orig = e == orig_ep(z);
-    state_before = st(z, e);
-
-    /* init_endpoint: only its effect on LastSeq is kept */
+/* init_endpoint: only its effect on LastSeq is kept. */
+static void init_endpoint(ts_zeek *z, const struct seg *g, unsigned state_before)
+{
     switch (state_before) {
     case TS_ZEEK_INACTIVE:
-        set_last(z, e, syn ? end : seq);
+        set_last(z, g->e, g->syn ? g->end : g->seq);
         break;
     case TS_ZEEK_SYN_SENT:
     case TS_ZEEK_SYN_ACK_SENT:
-        if (syn && end != last_seq(z, e))        /* SYN_seq_jump */
-            set_last(z, e, end);
+        if (g->syn && g->end != last_seq(z, g->e))   /* SYN_seq_jump */
+            set_last(z, g->e, g->end);
         break;
     case TS_ZEEK_ESTABLISHED:
     case TS_ZEEK_PARTIAL:
-        if (syn)
-            set_last(z, e, end);
+        if (g->syn)
+            set_last(z, g->e, g->end);
         break;
     case TS_ZEEK_RESET:
-        if (syn && pv(z, e) == PV_INACTIVE)
-            set_last(z, e, end);
+        if (g->syn && pv(z, g->e) == PV_INACTIVE)
+            set_last(z, g->e, g->end);
         break;
     default:
         break;
     }
+}
 
-    /* update_history */
-    if ((syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0) > 1) {
-        check_history(z, e, (fin && rst) ? 'I' : 'Q', 0);
-    } else if (syn) {
+/* update_history. */
+static void update_history(ts_zeek *z, const struct seg *g)
+{
+    const unsigned e = g->e;
+
+    if ((g->syn ? 1 : 0) + (g->fin ? 1 : 0) + (g->rst ? 1 : 0) > 1) {
+        check_history(z, e, (g->fin && g->rst) ? 'I' : 'Q', 0);
+    } else if (g->syn) {
         /* s/h share one mask; a repeat with another sequence number is
          * practically never added (IsReuse or a re-based sequence
          * space intervene), so: once per direction */
-        check_history(z, e, ack ? 'H' : 'S', ack ? 'S' : 'H');
-    } else if (fin) {
+        check_history(z, e, g->ack ? 'H' : 'S', g->ack ? 'S' : 'H');
+    } else if (g->fin) {
         /* again only if the FIN sits elsewhere than the last one: the
          * last FIN is LastSeq - 1 */
-        if (check_history(z, e, 'F', 0) && end != last_seq(z, e))
+        if (check_history(z, e, 'F', 0) && g->end != last_seq(z, e))
             add_letter(z, role_letter(z, e, 'F'));
-    } else if (rst) {
-        if (check_history(z, e, 'R', 0) && seq != last_seq(z, e))
+    } else if (g->rst) {
+        if (check_history(z, e, 'R', 0) && g->seq != last_seq(z, e))
             add_letter(z, role_letter(z, e, 'R'));
-    } else if (s->len) {
+    } else if (g->s->len) {
         check_history(z, e, 'D', 0);
-    } else if (ack) {
+    } else if (g->ack) {
         check_history(z, e, 'A', 0);
     }
+}
 
-    /* update_window: zero windows */
-    if (s->win == 0 && !rst && st(z, p) != TS_ZEEK_CLOSED && st(z, e) != TS_ZEEK_RESET)
-        zero_window(z, e);
+/* update_last_seq: retransmissions, and (for the gap emulation) where
+ * this endpoint's payload has holes. */
+static void update_last_seq(ts_zeek *z, const struct seg *g, unsigned state_before)
+{
+    const unsigned e = g->e;
+    const ts_zeek_seg *s = g->s;
 
-    /* init_peer */
-    peer_inactive = st(z, p) == TS_ZEEK_INACTIVE;
-    if (ack && peer_inactive)
-        set_last(z, p, s->ack - 1u);
-
-    /* update_last_seq: retransmissions, and (for the gap emulation)
-     * where this endpoint's payload has holes */
-    if (s->truncated && s->len > 0 && !rst) {
+    if (s->truncated && s->len > 0 && !g->rst) {
         set_hole(z, e, true);                    /* not reassemblable */
         set_hole_truncated(z, e, true);
     }
-    if (st(z, e) != TS_ZEEK_RESET) {
-        int32_t d = sdelta(end, last_seq(z, e));
-        if (d > 0) {
-            int32_t ds = sdelta(seq, last_seq(z, e));
-            if (state_before != TS_ZEEK_INACTIVE && !rst && ds > 0) {
-                set_hole(z, e, true);            /* jumped over unseen data */
-                set_hole_truncated(z, e, s->truncated);
-            } else if (ds < 0 && s->len > 0 && !s->truncated && !rst) {
-                set_hole(z, e, false);           /* overlaps, presumably refills */
-            }
-            set_last(z, e, end);
-        } else if (s->len > 0) {
-            did_rxmit(z, e);
-            if (!s->truncated && !rst)
-                set_hole(z, e, false);           /* presumably filled */
+    if (st(z, e) == TS_ZEEK_RESET)
+        return;
+    if (sdelta(g->end, last_seq(z, e)) > 0) {
+        int32_t ds = sdelta(g->seq, last_seq(z, e));
+        if (state_before != TS_ZEEK_INACTIVE && !g->rst && ds > 0) {
+            set_hole(z, e, true);                /* jumped over unseen data */
+            set_hole_truncated(z, e, s->truncated);
+        } else if (ds < 0 && s->len > 0 && !s->truncated && !g->rst) {
+            set_hole(z, e, false);               /* overlaps, presumably refills */
         }
+        set_last(z, e, g->end);
+    } else if (s->len > 0) {
+        did_rxmit(z, e);
+        if (!s->truncated && !g->rst)
+            set_hole(z, e, false);               /* presumably filled */
     }
+}
 
-    state_machine(z, s, e, is_orig, &arm);
+/* peer->AckReceived -> TCP_Reassembler::Undelivered -> Gap: the ACK
+ * covers payload of the peer that was never seen.  (With the peer still
+ * inactive, Zeek's rel_ack is 1: nothing to do.) */
+static void ack_received(ts_zeek *z, const struct seg *g)
+{
+    const unsigned p = g->p;
+    bool pfin = st(z, p) == TS_ZEEK_CLOSED || (st(z, p) == TS_ZEEK_RESET && pv(z, p) == PV_CLOSED);
+    uint32_t data_end = (last_seq(z, p) - (pfin ? 1u : 0u)) & SEQ_MASK;
+    uint32_t a = g->s->ack & SEQ_MASK;
+    bool gap = false;
+    int32_t d;
 
-    /* peer->AckReceived -> TCP_Reassembler::Undelivered -> Gap: the ACK
-     * covers payload of the peer that was never seen */
-    if (ack && !peer_inactive) {             /* (else Zeek's rel_ack is 1) */
-        bool pfin = st(z, p) == TS_ZEEK_CLOSED
-                 || (st(z, p) == TS_ZEEK_RESET && pv(z, p) == PV_CLOSED);
-        uint32_t data_end = (last_seq(z, p) - (pfin ? 1u : 0u)) & SEQ_MASK;
-        uint32_t a = s->ack & SEQ_MASK;
-        int32_t d;
-        bool gap = false;
-        if (pfin && sdelta(a, data_end) > 0)
-            a = data_end;                        /* don't count the FIN */
-        d = sdelta(a, data_end);
-        if (d > 0) {
-            gap = true;
-            set_last(z, p, a);
-        } else if (hole(z, p) && (d == 0 || hole_truncated(z, p))) {
-            /* a hole left by a jump is reported once the ACK covers all
-             * the peer sent (the hole's start is not kept); one left by
-             * an uncaptured payload at the next ACK, which in all
-             * likelihood acknowledges it */
-            gap = true;
-        }
-        if (gap) {
-            set_hole(z, p, false);
-            if (clean(z, e) && clean(z, p))
-                content_gap(z, p);
-        }
+    if (pfin && sdelta(a, data_end) > 0)
+        a = data_end;                            /* don't count the FIN */
+    d = sdelta(a, data_end);
+    if (d > 0) {
+        gap = true;
+        set_last(z, p, a);
+    } else if (hole(z, p) && (d == 0 || hole_truncated(z, p))) {
+        /* a hole left by a jump is reported once the ACK covers all the
+         * peer sent (the hole's start is not kept); one left by an
+         * uncaptured payload at the next ACK, which in all likelihood
+         * acknowledges it */
+        gap = true;
     }
+    if (gap) {
+        set_hole(z, p, false);
+        if (clean(z, g->e) && clean(z, p))
+            content_gap(z, p);
+    }
+}
 
-    /* Timers.  Only the one that would fire first is kept. */
-    if (arm.close_delay)
-        set_timer(z, TK_DELETE, now + arm.close_delay);
-    else if (tkind(z) == TK_DELETE)
-        ;
-    else if (arm.attempt)
+/* The timers.  Only the one that would fire first is kept. */
+static void arm_timers(ts_zeek *z, uint32_t now, const struct arm *arm)
+{
+    uint32_t t = T_INACT;
+
+    if (arm->close_delay) {
+        set_timer(z, TK_DELETE, now + arm->close_delay);
+    } else if (tkind(z) == TK_DELETE) {
+        /* keep it */
+    } else if (arm->attempt) {
         set_timer(z, TK_ATTEMPT, now + T_ATTEMPT);
-    else if (tkind(z) == TK_ATTEMPT && attempt_pending(z))
-        ;
-    else {
-        uint32_t t = T_INACT;
+    } else if (tkind(z) == TK_ATTEMPT && attempt_pending(z)) {
+        /* keep it */
+    } else {
         if (in_handshake(st(z, 0)) && in_handshake(st(z, 1)))
             t = T_INACT_HANDSHAKE;
         else if (z->timer & TM_LONG)
             t = T_INACT_LONG;
         set_timer(z, TK_INACT, now + t);
     }
+}
+
+/* TCPAnalyzer::ValidateChecksum: the segment is dropped, history c/C
+ * (the first one only). */
+static unsigned bad_checksum(ts_zeek *z, const struct seg *g, unsigned ret)
+{
+    char c = role_letter(z, g->e, 'C');
+
+    if (!has_letter(z, c))
+        add_letter(z, c);
+    if (ret & TS_ZEEK_NEW)
+        set_timer(z, TK_EMPTY, g->now + T_NOTHING_VALID);
+    return ret;
+}
+
+unsigned ts_zeek_segment(ts_zeek *z, const ts_zeek_seg *s)
+{
+    struct seg g;
+    struct arm arm = { 0, false };
+    unsigned ret = 0, state_before;
+    bool is_orig, peer_inactive;
+
+    seg_of(&g, s);
+    /* Session lookup: timers due before this packet, then IsReuse. */
+    if (!started(z) || timer_expires(z, g.now) || is_reuse(z, s, g.end)) {
+        begin(z, s, g.e, g.now);
+        ret |= TS_ZEEK_NEW;
+    }
+    if (s->bad_checksum)
+        return bad_checksum(z, &g, ret);
+
+    is_orig = g.e == orig_ep(z);
+    state_before = st(z, g.e);
+    init_endpoint(z, &g, state_before);
+    update_history(z, &g);
+    /* update_window: zero windows */
+    if (s->win == 0 && !g.rst && st(z, g.p) != TS_ZEEK_CLOSED && st(z, g.e) != TS_ZEEK_RESET)
+        zero_window(z, g.e);
+    /* init_peer */
+    peer_inactive = st(z, g.p) == TS_ZEEK_INACTIVE;
+    if (g.ack && peer_inactive)
+        set_last(z, g.p, s->ack - 1u);
+    update_last_seq(z, &g, state_before);
+    state_machine(z, s, g.e, is_orig, &arm);
+    if (g.ack && !peer_inactive)
+        ack_received(z, &g);
+    arm_timers(z, g.now, &arm);
     return ret;
 }
 

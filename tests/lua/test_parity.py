@@ -6,8 +6,8 @@ alone (installed into the personal Lua plugin folder of a throwaway HOME),
 printing in one run every tcpstate.* field (the expert fields print 1 when
 present) and the Info column with -T fields, then -z expert, -z
 tcpstate,tree and -z tcpstate,conns.  Everything must be identical, in one
-pass and with -2, but for the differences listed in ALLOWED below, which
-README.md ("Differences from the native plugin") documents.
+pass, with -2 and with -2 -Y frame (see "no differences" below;
+lua-compat/README.md, "Differences from the native plugin").
 """
 
 import concurrent.futures
@@ -21,22 +21,16 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import expectations  # noqa: E402
 
-# ---- the documented differences ------------------------------------------------
+# ---- no differences ------------------------------------------------------------
 #
-# Wireshark gives Lua field extractors values only when it builds a protocol
-# tree; tshark -2 builds none on its first pass unless a display filter (-Y)
-# or a read filter (-R) is given.  The Lua twin then computes on the second
-# pass, in frame order: the per-segment fields are the same, but the
-# connection-level ones show the summary so far, exactly as the native plugin
-# does in a single pass.  With -2 and a filter (-2 -Y frame) there is no
-# difference at all.
+# Both plugins compute each frame in the first dissection that offers its
+# segment, in frame order.  tshark -2 builds no protocol tree and runs no
+# taps on its first pass unless a display filter (-Y) or a read filter (-R)
+# is given; both then compute on the second pass, so their connection-level
+# fields show the summary so far, as in a single pass.  With -2 and a
+# filter (-2 -Y frame) both compute on the first pass and show final
+# summaries.  So every mode is compared in full, native against Lua.
 SO_FAR_FIELDS = ("tcpstate.conn.", "tcpstate.half_open")
-ALLOWED = {
-    "-2 without -Y/-R": {
-        "fields": SO_FAR_FIELDS,            # = the native single pass
-        "taps": ("-z expert", "-z tcpstate,tree", "-z tcpstate,conns"),  # = the native single pass
-    },
-}
 
 STEP_ASIDE = "the native tcpstate plugin is loaded; the Lua twin steps aside"
 TAPS = ["-z", "expert", "-z", "tcpstate,tree", "-z", "tcpstate,conns"]
@@ -167,7 +161,7 @@ def runs(request, native, lua, fields):
     params = [cs.params for cs in selected if cs]
     jobs = []
     for c in sorted({p["capture"] for p in params if "capture" in p}):
-        jobs += [("native", "1", c, ()), ("native", "2", c, ()),
+        jobs += [("native", "1", c, ()), ("native", "2", c, ()), ("native", "2Y", c, ()),
                  ("lua", "1", c, ()), ("lua", "2", c, ()), ("lua", "2Y", c, ())]
     for c in sorted({p["trace"] for p in params if p.get("trace")}):
         extra = ("-o", "tcp.check_checksum:TRUE")
@@ -260,28 +254,22 @@ def test_single_pass(runs, capture):
 
 
 def test_two_passes_with_a_filter(runs, capture):
-    """-2 -Y frame: the first pass builds a tree, so the Lua twin computes
-    there, and its connection fields are final, as the native plugin's."""
-    n, l = runs.get("native", "2", capture), runs.get("lua", "2Y", capture)
+    """-2 -Y frame: the first pass builds a tree, so both plugins compute
+    there, and their connection fields are final."""
+    n, l = runs.get("native", "2Y", capture), runs.get("lua", "2Y", capture)
     assert_clean(l, "lua -2 -Y frame")
     assert_same(n, l, "-2 -Y frame")
 
 
 def test_two_passes_without_a_filter(runs, capture):
-    """-2 alone: the differences ALLOWED["-2 without -Y/-R"], and nothing else.
-    (Wireshark's own columns and expert infos of other protocols can differ
-    between one pass and two, e.g. TCP's relative sequence numbers after a
-    probe, so each part is compared with the native run of its kind.)"""
+    """-2 alone: the first pass offers neither taps nor a tree, so both
+    plugins compute on the second pass; everything is the same, and the
+    connection fields are those of a single pass (the summary so far)."""
     n1, n2, l2 = (runs.get("native", "1", capture), runs.get("native", "2", capture),
                   runs.get("lua", "2", capture))
     assert_clean(l2, "lua -2")
-    # the per-segment fields, the Info column, other protocols' expert infos: the native -2
-    assert_same(n2, l2, "-2, per-segment fields", keep=lambda col: not so_far(col), taps=False)
-    assert tcpstate_rows(n2.expert, False) == tcpstate_rows(l2.expert, False)
-    # the connection fields and tcpstate's statistics and expert infos: the native single pass
-    assert_same(n1, l2, "-2, connection fields (as a single pass)", keep=so_far, taps=False)
-    assert tcpstate_rows(n1.expert) == tcpstate_rows(l2.expert), "-2, tcpstate expert infos"
-    assert_same_statistics(n1, l2, "-2, statistics (as a single pass)")
+    assert_same(n2, l2, "-2")
+    assert_same(n1, n2, "-2 connection fields, against a single pass", keep=so_far, taps=False)
 
 
 # ---- the shared corpus -----------------------------------------------------------------

@@ -233,14 +233,15 @@ BAD_FILES = {
 def test_bad_input(tshark, samples, tmp_path, name):
     """tshark reports the file's problem itself and exits with its own error
     status (not a signal, not a sanitizer report: TShark.run fails on one),
-    with the plugin's full work requested (-2 -V and its statistics).
+    with the plugin's full work requested (-2 with a filter, so that its
+    first pass analyses; -V; its statistics).
     The status is 2 in Wireshark 4.0 and, for a file it cannot open as a
     capture (unknown format, header cut short), 3 (INVALID_FILE) from 4.2."""
     make, message = BAD_FILES[name]
     path = tmp_path / name
     path.write_bytes(make(good_pcap(samples)))
     os.chmod(str(path), 0o644)
-    proc = tshark.run(["-2", "-V", "-z", "tcpstate,tree", "-z", "tcpstate,conns"],
+    proc = tshark.run(["-2", "-Y", "frame", "-V", "-z", "tcpstate,tree", "-z", "tcpstate,conns"],
                       capture=str(path), check=False)
     assert proc.returncode in ((2,) if tshark.version < (4, 2) else (2, 3)), \
         (proc.returncode, proc.stderr)

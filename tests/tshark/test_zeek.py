@@ -2,7 +2,7 @@
 
 ../shared/corpus/zeek (or $TCPSTATE_CORPUS/zeek) holds traces from Zeek's
 test suite and EXPECTED.tsv, Zeek's conn_state and history for every TCP
-connection.  This runs tshark -2 with the plugin on every trace, reads
+connection.  This runs tshark -2 -Y tcp (a first pass with a tree: final connection summaries) with the plugin on every trace, reads
 tcpstate.conn.zeek_state and tcpstate.conn.history (one Zeek connection per
 run of equal values within a tcp.stream, in frame order), matches them to
 EXPECTED.tsv by 4-tuple, prints the agreement and every disagreement, and
@@ -46,7 +46,7 @@ def zeek_rows(tshark, trace, checksums):
     checksums: verify TCP checksums, as Zeek does unless run with -C."""
     opts = ["-o", "tcp.check_checksum:TRUE"] if checksums else []
     out = tshark.run(opts + EXTRA.get(os.path.basename(trace), []) +
-                     ["-2", "-T", "fields", "-E", "occurrence=l"] +
+                     ["-2", "-Y", "tcp", "-T", "fields", "-E", "occurrence=l"] +
                      sum([["-e", f] for f in FIELDS], []), capture=trace).stdout
     rows, last = [], {}
     for line in out.splitlines():
