@@ -68,9 +68,13 @@ ts_text_init(void)
                 step_tags[k][bits][0] = step_texts[k][bits][0] = '\0';
                 continue;
             }
-            snprintf(step_tags[k][bits], sizeof step_tags[k][bits], "%s %s/%u", kinds[k].what,
-                     nums, kinds[k].total);
-            step_tag_lens[k][bits] = (uint8_t)strlen(step_tags[k][bits]);
+            const int n = snprintf(step_tags[k][bits], sizeof step_tags[k][bits], "%s %s/%u",
+                                   kinds[k].what, nums, kinds[k].total);
+            /* n, not strlen(): after a strlen() of the tag, the GCC of
+             * Debian 13 and sid (14, 16) takes the tag below for the whole
+             * array and fails -Werror=format-truncation. */
+            step_tag_lens[k][bits] = (uint8_t)(n < (int)sizeof step_tags[k][bits]
+                                                   ? n : (int)sizeof step_tags[k][bits] - 1);
             snprintf(step_texts[k][bits], sizeof step_texts[k][bits], "%s: %s",
                      step_tags[k][bits], names);
         }
