@@ -23,6 +23,7 @@
 #include "conn.h"
 #include "extract.h"
 #include "flood.h"
+#include "flowgraph.h"
 #include "fsm.h"
 #include "stats.h"
 #include "store.h"
@@ -737,6 +738,7 @@ proto_register_tcpstate(void)
     tcpstate_handle = register_dissector("tcpstate", dissect_tcpstate, proto_tcpstate);
     tcpstate_tap = register_tap(TS_TAP_NAME);
     ts_stats_register();
+    ts_flowgraph_register(proto_tcpstate);
     register_init_routine(tcpstate_init);
     register_cleanup_routine(tcpstate_cleanup);
 }

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "anomalies.h"
+#include "classify.h"
 #include "fsm.h"
 
 static const char *const step_names[2][5] = {
@@ -66,9 +68,13 @@ ts_text_init(void)
                 step_tags[k][bits][0] = step_texts[k][bits][0] = '\0';
                 continue;
             }
-            snprintf(step_tags[k][bits], sizeof step_tags[k][bits], "%s %s/%u", kinds[k].what,
-                     nums, kinds[k].total);
-            step_tag_lens[k][bits] = (uint8_t)strlen(step_tags[k][bits]);
+            const int n = snprintf(step_tags[k][bits], sizeof step_tags[k][bits], "%s %s/%u",
+                                   kinds[k].what, nums, kinds[k].total);
+            /* n, not strlen(): after a strlen() of the tag, the GCC of
+             * Debian 13 and sid (14, 16) takes the tag below for the whole
+             * array and fails -Werror=format-truncation. */
+            step_tag_lens[k][bits] = (uint8_t)(n < (int)sizeof step_tags[k][bits]
+                                                   ? n : (int)sizeof step_tags[k][bits] - 1);
             snprintf(step_texts[k][bits], sizeof step_texts[k][bits], "%s: %s",
                      step_tags[k][bits], names);
         }
@@ -130,6 +136,55 @@ ts_text_states(const ts_record *r, const char *steps, char *buf, size_t len)
     if (steps && steps[0]) {
         append(buf, len, " ");
         append(buf, len, steps);
+    }
+    return buf;
+}
+
+char *
+ts_text_flags(uint16_t flags, char *buf, size_t len)
+{
+    static const char names[][4] = { "FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "AE" };
+
+    buf[0] = '\0';
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!(flags & (1u << i)))
+            continue;
+        if (buf[0])
+            append(buf, len, ", ");
+        append(buf, len, names[i]);
+    }
+    if (flags & TS_TH_RES) {
+        if (buf[0])
+            append(buf, len, ", ");
+        append(buf, len, "Reserved");
+    }
+    if (!buf[0])
+        append(buf, len, "<None>");
+    return buf;
+}
+
+char *
+ts_text_anomalies(uint32_t bits, uint8_t illegal, char *buf, size_t len)
+{
+    static const char *const names[TS_AN_COUNT] = {
+#define TS_AN_NAME(id, name, group, severity, summary, rule, doc) name,
+        TS_ANOMALIES(TS_AN_NAME)
+#undef TS_AN_NAME
+    };
+
+    buf[0] = '\0';
+    for (unsigned i = 0; i < TS_AN_COUNT; i++) {
+        if (!(bits & (1u << i)))
+            continue;
+        if (buf[0])
+            append(buf, len, ", ");
+        append(buf, len, names[i]);
+        if (i == TS_AN_ILLEGAL_FLAGS && illegal) {
+            char name[48];
+            ts_illegal_name(illegal, name, sizeof name);
+            append(buf, len, ": ");
+            append(buf, len, name);
+        }
     }
     return buf;
 }

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * One place for the texts that several outputs share: the packet tree, the
- * Info column, the expert infos, the Flow Graph.  Tables are made once, at
+ * Info column, the expert infos, the Flow Graph (flowgraph.c).  Tables are made once, at
  * registration (ts_text_init), in static storage: the plugin is unloaded at
  * exit, so nothing here may live on the heap.  Lifetime: the program.
  */
@@ -41,6 +41,17 @@ void ts_text_steps(const ts_record *r, char *buf, size_t len);
 /* The Info tag's notation: "C:FIN_WAIT1 S:ESTABLISHED" and, if steps is
  * not empty, " " steps.  Returns buf. */
 char *ts_text_states(const ts_record *r, const char *steps, char *buf, size_t len);
+
+/* A segment's TCP flags as Wireshark's TCP Flows write them: "FIN, ACK",
+ * "SYN", "<None>"; FIN SYN RST PSH ACK URG ECE CWR AE, then "Reserved" for
+ * any reserved bit.  flags: the 12 bits of tcp.flags.  Returns buf. */
+char *ts_text_flags(uint16_t flags, char *buf, size_t len);
+
+/* Anomalies by their names in the anomaly list (anomalies.h), without the
+ * "tcpstate." of their filter names, joined by ", "; illegal_flags with
+ * the combination, "illegal_flags: SYN+FIN".  bits: TS_AN_BIT()s; "" for
+ * none.  Returns buf. */
+char *ts_text_anomalies(uint32_t bits, uint8_t illegal, char *buf, size_t len);
 
 /* The whole Info tag, " [C:FIN_WAIT1 S:ESTABLISHED Teardown 1/4]", as
  * ts_text_states() with ts_text_steps() would make it, with copies of

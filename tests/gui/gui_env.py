@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tshark_env import TShark  # noqa: E402
 
 __all__ = ["TShark", "Xvfb", "Clipboard", "Wireshark", "GuiError", "missing_tools",
-           "conns_title", "summary_title"]
+           "conns_title", "summary_title", "flow_title"]
 
 REQUIRED = ("Xvfb", "wireshark", "xdotool", "xprop", "import", "setpriv", "tshark")
 
@@ -370,6 +370,95 @@ class Wireshark:
         self.key("Return")
         return self.wait_window(summary_title(self.capture), timeout)
 
+    # Statistics > Flow Graph: its place in the Statistics menu, as the
+    # number of Downs from the first item (Capture File Properties, selected
+    # when the menu opens), with only tcpstate among the plugins.  4.0.17:
+    # 7 items, a separator, the unsorted group (DHCP (BOOTP) Statistics,
+    # NetPerfMeter Statistics, ONC-RPC Programs, TCP Connection Lifecycles:
+    # Connections), 29West, ANCP, BACnet, Collectd, DNS, Flow Graph.  Other
+    # releases arrange the menu differently: their position is not known
+    # here, so open_flow_graph() tries the others in turn.
+    FLOW_GRAPH_DOWNS = {(4, 0): 17}
+
+    def open_flow_graph(self, version, timeout=20):
+        """Statistics > Flow Graph, by keyboard; the dialog's window id.
+        The menu items have no mnemonics: Down n times from the first item,
+        n from FLOW_GRAPH_DOWNS for this release, else (or if that opens
+        something else) every n up to 45 in turn, closing whatever opened
+        instead (Escape), until the window titled "... · Flow · ..." shows."""
+        guess = self.FLOW_GRAPH_DOWNS.get(tuple(version[:2]))
+        tries = ([guess] if guess else []) + [n for n in range(1, 46) if n != guess]
+        before = set(self.windows())
+        for n in tries:
+            self.key("alt+s", wid=self.main)
+            self.wait_popups(1, "the Statistics menu")
+            self.key(*["Down"] * n)
+            self.key("Return")
+            deadline = time.monotonic() + (timeout if n == guess else 4)
+            while time.monotonic() < deadline:
+                self._alive("the Flow Graph")
+                new = {w: t for w, t in self.windows().items() if w not in before}
+                flow = [w for w, t in new.items() if re.search(flow_title(self.capture), t)]
+                if flow:
+                    return flow[0]
+                if new:                     # another dialog: close it, try the next
+                    for wid in new:
+                        self.key("Escape", wid=wid)
+                    time.sleep(0.5)
+                    break
+                time.sleep(0.1)
+            else:
+                # nothing opened (a submenu): close the menus
+                for _ in range(3):
+                    if not self.popups():
+                        break
+                    self.key("Escape")
+                    time.sleep(0.2)
+        raise GuiError("no Statistics menu item opened the Flow Graph")
+
+    def select_flow_type_tcp_states(self, wid):
+        """Flow type: "TCP states", by keyboard.  The dialog opens with the
+        diagram focused; two Tabs reach the Flow type combo box, whose
+        keyboard search picks the first item starting with "TCP" (TCP's own
+        "TCP Flows", registered as "tcp") and redraws, which gives the focus
+        back to the diagram; the item after it is tcpstate's "TCP states"
+        (the items are sorted by the analyses' names).  The caller checks
+        that it was selected (export_flow_text)."""
+        self.focus(wid)
+        self.key("Tab", "Tab")
+        self.type("TCP")
+        time.sleep(1.5)                     # the redraw, and the search's timeout
+        self.key("Tab", "Tab", "Down")
+        time.sleep(1.5)
+
+    def export_flow_text(self, wid, path, timeout=20):
+        """The diagram's Export as ASCII (*.txt) into `path` (writable by
+        the GUI's user); its text.  The Save dialog (Qt's own, titled "Save
+        Graph As…") opens with the file name focused; the file type is the
+        combo box at the bottom, its last item ASCII."""
+        if os.path.exists(path):
+            os.unlink(path)
+        self.key("alt+e", wid=wid)          # the Export button (&Export)
+        save = self.wait_window("Save Graph As", timeout)
+        self.focus(save)
+        self.type(path)
+        _, _, width, height = self.geometry(save)
+        self.click(save, width // 2, height - 24)
+        time.sleep(0.5)
+        self.key("End", "Return")           # ASCII (*.txt)
+        time.sleep(0.3)
+        self.key("Return")                  # Save
+        deadline = time.monotonic() + timeout
+        while not (os.path.exists(path) and os.path.getsize(path) > 0):
+            self._alive("the exported flow text")
+            if time.monotonic() > deadline:
+                raise GuiError("timeout (%ds): the Flow Graph was not exported to %s"
+                               % (timeout, path))
+            time.sleep(0.2)
+        time.sleep(0.3)                     # written in one go; let it close
+        with open(path, encoding="utf-8") as fp:
+            return fp.read()
+
     def copy(self, clipboard, keys, wid=None, what="", expect=None, timeout=10):
         """Press `keys` (a copy action) and return the clipboard's text.
         Until it has `expect` (when given), press them again: the GUI may
@@ -459,3 +548,7 @@ def conns_title(capture):
 
 def summary_title(capture):
     return "^Wireshark · TCP Connection Lifecycles · %s$" % re.escape(os.path.basename(capture))
+
+
+def flow_title(capture):
+    return "^Wireshark · Flow · %s$" % re.escape(os.path.basename(capture))

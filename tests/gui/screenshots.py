@@ -26,6 +26,10 @@ wireshark (Qt), xdotool, xprop, ImageMagick and python3-tk.
     profile.png            crafted/cookbook.pcap in the configuration
                            profile of docs/extras/profiles/tcpstate: its
                            columns and coloring rules
+    flow-client-close.png  Statistics > Flow Graph, flow type "TCP states",
+    flow-server-close.png  on kernel/client_close.pcap, server_close.pcap,
+    flow-simultaneous-close.png  simultaneous_close.pcap and refused.pcap
+    flow-refused.png       (each checked through its ASCII export first)
 """
 
 import argparse
@@ -252,10 +256,43 @@ def profile(env, display, clip, out):
         save(ws, ws.main, os.path.join(out, "profile.png"))
 
 
+# Flow Graphs: (capture, a line its ASCII export must have, window height).
+FLOWS = {
+    "flow-client-close": ("kernel/client_close.pcap", "C:FIN_WAIT1 S:ESTABLISHED  client_close",
+                          470),
+    "flow-server-close": ("kernel/server_close.pcap", "C:ESTABLISHED S:FIN_WAIT1  server_close",
+                          470),
+    "flow-simultaneous-close": ("kernel/simultaneous_close.pcap", "C:CLOSING S:CLOSING", 470),
+    "flow-refused": ("kernel/refused.pcap", "C:CLOSED S:CLOSED  refused", 250),
+}
+
+
+def flow_graph(env, display, clip, out, name):
+    capture, want, height = FLOWS[name]
+    cap = sample(capture)
+    size = {"gui.geometry_main_width": 1200, "gui.geometry_main_height": 900}
+    with Wireshark(env, display, cap, recent_common=size) as ws:
+        ws.wait_main()
+        wid = ws.open_flow_graph(env.version)
+        ws.xdotool("windowsize", "--sync", wid, "1100", str(height))
+        ws.xdotool("windowmove", "--sync", wid, "20", "20")
+        ws.select_flow_type_tcp_states(wid)
+        text = ws.export_flow_text(wid, os.path.join(env.home, name + ".txt"))
+        if want not in text:
+            raise GuiError("the Flow Graph lacks %r:\n%s" % (want, text))
+        park_mouse(ws)
+        save(ws, wid, os.path.join(out, name + ".png"))
+
+
+def flow_shot(name):
+    return lambda env, display, clip, out: flow_graph(env, display, clip, out, name)
+
+
 SHOTS = {"packet-tree": packet_tree, "columns": columns,
          "stats-summary": stats_summary, "stats-connections": stats_connections,
          "lua-packet-tree": lua_packet_tree, "lua-stats": lua_stats,
          "profile": profile}
+SHOTS.update({name: flow_shot(name) for name in FLOWS})
 
 
 def main():

@@ -1,11 +1,12 @@
 """The plugin in Wireshark's Qt GUI: it loads from the build tree, its
-fields filter, and both statistics dialogs open and show its data.
+fields filter, both statistics dialogs open and show its data, and the
+Flow Graph offers "TCP states" and draws what tshark draws.
 
 Wireshark runs under a private Xvfb, as "nobody" when we are root, with the
 plugin copied from the build tree (gui_env.py, tshark_env.py).  Nothing here
 reads pixels: windows are found by title (xdotool search --name) and their
 contents read through the clipboard (the dialogs' Copy, Edit > Copy in the
-main window).  Screenshots of each window go to a temp dir, listed at the
+main window) or a file (the Flow Graph's Export).  Screenshots of each window go to a temp dir, listed at the
 end of the run.
 """
 
@@ -14,6 +15,8 @@ import os
 import pytest
 
 from gui_env import Clipboard, TShark, Wireshark, Xvfb, conns_title, missing_tools
+
+GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "flowgraph")
 
 MISSING = missing_tools()
 if MISSING:
@@ -67,6 +70,12 @@ def test_connections_table(gui, shoot):
     # ... Outcome, Closer, Close style, Client state, Server state ...
     assert row[i - 2:i + 3] == ["complete", "client", "four_segment", "TIME_WAIT", "CLOSED"], row
 
+    # From a row to its packets (docs/stats.md): the dialog has no filter
+    # action for a row; Ctrl+C copies the selected row's Stream cell, the
+    # N of tcp.stream == N.
+    cell = gui.copy(gui.clipboard, ["Home", "ctrl+c"], wid=wid, what="the Stream cell")
+    assert cell.strip() == row[0], cell
+
 
 def test_summary_tree(gui, shoot):
     """Statistics > TCP Connection Lifecycles (from the menu: the Qt GUI has
@@ -87,6 +96,25 @@ def test_summary_tree(gui, shoot):
     assert counts.get("complete") == "1", text
     assert counts.get("four_segment") == "1", text
     assert counts.get("tcpstate.client_close") == "1", text
+
+
+def test_flow_graph(gui, shoot):
+    """Statistics > Flow Graph offers the flow type "TCP states", and its
+    diagram, exported as ASCII, is byte for byte what tshark -z
+    flow,tcpstate,standard draws (tests/flowgraph, tests/tshark/
+    test_flowgraph.py): one arrow per segment, the flags and step on each,
+    both states in each comment.  (The dialog's "Addresses: Any" is
+    tshark's "standard".)"""
+    wid = gui.open_flow_graph(gui.env.version)
+    gui.select_flow_type_tcp_states(wid)
+    text = gui.export_flow_text(wid, os.path.join(gui.env.home, "flow-graph.txt"))
+    shoot(gui, wid, "flow-graph")
+    with open(os.path.join(GOLDEN, "kernel-client_close.txt"), encoding="utf-8") as fp:
+        want = fp.read()
+    assert "C:FIN_WAIT1 S:ESTABLISHED  client_close" in text, \
+        "not the TCP states flow (another flow type selected?):\n" + text
+    assert text == want, text
+    gui.key("Escape", wid=wid)
 
 
 def test_filter_and_details(gui, shoot):

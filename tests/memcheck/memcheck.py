@@ -20,7 +20,8 @@ valgrind, with every part of the plugin exercised: two passes (-2), the
 packet details and summary lines (-V -P, so the tree, the columns with the
 Info tag on every segment and the expert infos are rendered), checksums
 verified (-o tcp.check_checksum:TRUE, the bad-checksum path), and its two
-statistics (-z tcpstate,tree, -z tcpstate,conns) plus -z expert.  GLib and
+statistics (-z tcpstate,tree, -z tcpstate,conns) plus -z expert, and its
+Flow Graph (-z flow,tcpstate,standard: arrows made and freed).  GLib and
 wmem allocate with plain malloc (G_SLICE=always-malloc,
 WIRESHARK_DEBUG_WMEM_OVERRIDE=simple), so valgrind sees every block.
 --keep-debuginfo=yes: Wireshark unloads its plugins before exiting, and the
@@ -66,7 +67,8 @@ VALGRIND = ["valgrind", "--tool=memcheck", "--leak-check=full",
             "--gen-suppressions=all", "--child-silent-after-fork=yes", "--xml=yes"]
 TSHARK_ARGS = ["-2", "-P", "-V", "-o", "tcpstate.info_tag:always",
                "-o", "tcp.check_checksum:TRUE",
-               "-z", "tcpstate,tree", "-z", "tcpstate,conns", "-z", "expert"]
+               "-z", "tcpstate,tree", "-z", "tcpstate,conns", "-z", "expert",
+               "-z", "flow,tcpstate,standard"]
 ENV = {"G_SLICE": "always-malloc", "G_DEBUG": "gc-friendly",
        "WIRESHARK_DEBUG_WMEM_OVERRIDE": "simple"}
 LEAKS = ("Leak_DefinitelyLost", "Leak_IndirectlyLost")
