@@ -23,6 +23,7 @@
 #include "config-tcpstate.h"
 
 #include "continuity.h"
+#include "flood.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -100,6 +101,7 @@ typedef struct snap {
     tuple        *keys;
     uint8_t      *used;         /* FREE, ADOPTED, SUPERSEDED */
     GHashTable   *by_tuple;     /* tuple -> index + 1 */
+    uint32_t      contra;       /* segments on its tuples that do not continue them */
 } snap;
 
 /* Lifetime: one capture file. */
@@ -119,6 +121,8 @@ static struct {
     GHashTable *adopted;        /* stream -> const ts_carried * */
     uint64_t  frames_before, chain_id, pred_id;
     uint32_t  chain_index;
+    const void *seeded;         /* the snapshot whose half-open connections the SYN-flood
+                                   detector goes on counting (flood.h), or NULL */
 } cont;
 
 /* What was said about the folder, once per program and folder. */
@@ -331,6 +335,39 @@ note_choice(const ts_carry_choice *ch, GPtrArray *heads_snaps)
     }
 }
 
+static gint
+by_syn(gconstpointer a, gconstpointer b)
+{
+    const ts_flood_carry *x = (const ts_flood_carry *)a, *y = (const ts_flood_carry *)b;
+    return x->syn_ns < y->syn_ns ? -1 : x->syn_ns > y->syn_ns;
+}
+
+/* The only candidate's half-open connections go on counting from the
+ * file's first SYN (with several candidates, the count starts from nothing:
+ * docs/ring-buffers.md). */
+static void
+seed_flood(const snap *s)
+{
+    GArray *list = g_array_new(FALSE, FALSE, sizeof(ts_flood_carry));
+
+    for (uint32_t i = 0; i < s->head.count; i++) {
+        const ts_carried *e = &s->entries[i];
+        ts_flood_carry c;
+        if (!(e->flood & TS_CARRIED_FLOOD_COUNTED))
+            continue;
+        c.key = e->flood_key;
+        c.syn_ns = e->flood_syn_ns;
+        c.client_key = e->conn.client_key;
+        c.id = i;
+        c.alarmed = (e->flood & TS_CARRIED_FLOOD_ALARMED) != 0;
+        g_array_append_val(list, c);
+    }
+    g_array_sort(list, by_syn);
+    ts_flood_seed((const ts_flood_carry *)(void *)list->data, list->len);
+    g_array_free(list, TRUE);
+    cont.seeded = s;
+}
+
 static void
 start(tvbuff_t *tvb, packet_info *pinfo)
 {
@@ -449,6 +486,8 @@ start(tvbuff_t *tvb, packet_info *pinfo)
     }
     if (cont.cands->len)
         cont.state = UNDECIDED;
+    if (cont.cands->len == 1)
+        seed_flood((snap *)g_ptr_array_index(cont.cands, 0));
     g_ptr_array_free(all, TRUE);
     g_ptr_array_free(ok, TRUE);
     g_ptr_array_free(foreign, TRUE);
@@ -488,6 +527,9 @@ decide(snap *s)
 static void
 refuse(void)
 {
+    if (cont.seeded)
+        ts_flood_unseed();
+    cont.seeded = NULL;
     g_ptr_array_set_size(cont.cands, 0);
     cont.state = NONE;
 }
@@ -509,6 +551,8 @@ adopt(snap *s, uint32_t i, ts_conn *conn, uint32_t stream)
     /* The SYN-flood detector of this file never counted it. */
     conn->flags &= (uint8_t)~TS_CONN_FLOOD_COUNTED;
     conn->flood_server = 0;
+    if (cont.seeded == s)
+        ts_flood_adopt(i, conn, stream);
     *f = e->facts;
     f->first_frame -= (int64_t)cont.frames_before;
     f->last_frame -= (int64_t)cont.frames_before;
@@ -522,7 +566,7 @@ ts_cont_adopt(ts_conn *conn, uint32_t stream, const ts_facts_seg *fs)
     snap *match = NULL;
     uint32_t match_i = 0;
     guint matches = 0;
-    gboolean carried = FALSE;
+    gboolean known = FALSE;
     tuple t;
 
     if (cont.state == NONE)
@@ -533,11 +577,16 @@ ts_cont_adopt(ts_conn *conn, uint32_t stream, const ts_facts_seg *fs)
         const guint i = GPOINTER_TO_UINT(g_hash_table_lookup(s->by_tuple, &t));
         if (!i || s->used[i - 1] != FREE)
             continue;
-        carried = TRUE;
         if (ts_facts_ws_splits(&s->entries[i - 1].facts, fs, TS_WS_SPLITS_AFTER_CLOSE)) {
             s->used[i - 1] = SUPERSEDED;    /* a new connection on its 4-tuple */
+            known = TRUE;
             continue;
         }
+        if (!ts_carry_continues(&s->entries[i - 1].conn, fs)) {
+            s->contra++;                    /* its tuple, another connection's numbers */
+            continue;
+        }
+        known = TRUE;
         matches++;
         match = s;
         match_i = i - 1;
@@ -553,25 +602,48 @@ ts_cont_adopt(ts_conn *conn, uint32_t stream, const ts_facts_seg *fs)
                    "overlapping times?), so no connection state is carried into this file; "
                    "give each set its own tcpstate.state_dir", matches, stream);
         refuse();
-    } else if (!carried && cont.state == UNDECIDED &&
+    } else if (!known && cont.state == UNDECIDED &&
                (fs->flags & (TS_TH_SYN | TS_TH_ACK | TS_TH_RST)) == TS_TH_ACK) {
         cont.misses++;      /* began before this file, but no candidate knows it */
     }
 }
 
+static uint32_t
+live_entries(const snap *s)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < s->head.count; i++)
+        n += !ts_carry_ended(&s->entries[i].conn);
+    return n;
+}
+
+/* No segment continued a candidate: keep those nothing speaks against. */
 void
 ts_cont_finish(void)
 {
-    const snap *s;
+    snap *keep = NULL, *s;
+    guint kept = 0;
 
     if (cont.state != UNDECIDED)
         return;
-    s = (const snap *)g_ptr_array_index(cont.cands, 0);
-    if (cont.cands->len == 1 && cont.misses == 0) {
-        decide((snap *)s);
+    for (guint c = 0; c < cont.cands->len; c++) {
+        s = (snap *)g_ptr_array_index(cont.cands, c);
+        if (!ts_carry_rejects(s->contra, cont.misses, live_entries(s))) {
+            keep = s;
+            kept++;
+        }
+    }
+    if (kept == 1) {
+        decide(keep);
         return;
     }
-    if (cont.cands->len == 1)
+    s = (snap *)g_ptr_array_index(cont.cands, 0);
+    if (cont.cands->len == 1 && s->contra)
+        ws_warning("tcpstate: the state snapshot %s precedes this file in time, but %u segments "
+                   "of this file on the 4-tuples of connections it carries do not continue "
+                   "their sequence numbers: it is taken to be another set's, and no connection "
+                   "state is carried into this file", s->path, s->contra);
+    else if (cont.cands->len == 1)
         ws_warning("tcpstate: the state snapshot %s precedes this file in time, but none of the "
                    "%u connections that were already going on at its start is one it carries: "
                    "it is taken to be another set's, and no connection state is carried into "
@@ -659,8 +731,19 @@ typedef struct newest {
 } newest;
 
 static void
+flood_of(ts_carried *e, gboolean counted, bool alarmed)
+{
+    e->flood = counted ? TS_CARRIED_FLOOD_COUNTED | (alarmed ? TS_CARRIED_FLOOD_ALARMED : 0) : 0;
+    if (!counted) {
+        e->flood_key = 0;
+        e->flood_syn_ns = 0;
+    }
+}
+
+static void
 save(void)
 {
+    bool alarmed = false;
     const snap *from = decided();
     GHashTable *by_tuple = g_hash_table_new(tuple_hash, tuple_equal);
     GArray *nw = g_array_new(FALSE, FALSE, sizeof(newest));
@@ -707,13 +790,21 @@ save(void)
         e.facts.first_frame += (int64_t)cont.frames_before;
         e.facts.last_frame += (int64_t)cont.frames_before;
         e.zeek_ended = ts_store_zeek_count(n->stream);
+        flood_of(&e, ts_flood_carried(c, n->stream, &e.flood_key, &e.flood_syn_ns, &alarmed),
+                 alarmed);
         g_array_append_val(out, e);
     }
     for (uint32_t i = 0; from && i < from->head.count; i++) {
         const ts_carried *e = &from->entries[i];
-        if (from->used[i] == FREE && !g_hash_table_contains(by_tuple, &from->keys[i]) &&
-            ts_carry_keep(&e->conn, cont.last_ns - e->facts.last_ns))
-            g_array_append_val(out, *e);
+        ts_carried again;
+        if (from->used[i] != FREE || g_hash_table_contains(by_tuple, &from->keys[i]) ||
+            !ts_carry_keep(&e->conn, cont.last_ns - e->facts.last_ns))
+            continue;
+        again = *e;
+        flood_of(&again, cont.seeded == from &&
+                 ts_flood_placeholder(i, &again.flood_key, &again.flood_syn_ns, &alarmed),
+                 alarmed);
+        g_array_append_val(out, again);
     }
     g_hash_table_destroy(by_tuple);
     g_array_free(nw, TRUE);

@@ -130,11 +130,12 @@ records_draw(void *tapdata)
 {
     run *rn = (run *)tapdata;
     GArray *lines = g_array_new(FALSE, FALSE, sizeof(line));
-    const uint64_t frames_before = ts_cont_frames_before();
+    uint64_t frames_before;
     GHashTableIter it;
     gpointer key, value;
 
-    ts_cont_finish();
+    ts_cont_finish();       /* decides the snapshot, and so the frame numbers */
+    frames_before = ts_cont_frames_before();
     g_hash_table_iter_init(&it, rn->rows);
     while (g_hash_table_iter_next(&it, &key, &value)) {
         const uint32_t stream = GPOINTER_TO_UINT(key);

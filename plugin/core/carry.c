@@ -159,3 +159,30 @@ ts_carry_replaces(const ts_snap_head *fresh, const ts_snap_head *old)
         return fresh->frames > old->frames;
     return fresh->chain_index >= old->chain_index;
 }
+
+static bool
+near(uint32_t v, const ts_endpoint *ep)
+{
+    if (!(ep->flags & TS_EP_SENT))
+        return true;
+    return (uint32_t)(v - ep->snd_nxt + TS_CARRY_SEQ_SLACK) < 2u * TS_CARRY_SEQ_SLACK;
+}
+
+bool
+ts_carry_continues(const ts_conn *c, const ts_facts_seg *s)
+{
+    const bool ack = (s->flags & TS_TH_ACK) != 0;
+
+    if ((s->flags & (TS_TH_SYN | TS_TH_ACK)) == TS_TH_SYN)
+        return true;
+    for (int x = 0; x < 2; x++)
+        if (near(s->seq, &c->ep[x]) && (!ack || near(s->ack, &c->ep[1 - x])))
+            return true;
+    return false;
+}
+
+bool
+ts_carry_rejects(uint32_t contradictions, uint32_t misses, uint32_t live)
+{
+    return contradictions > 0 || (misses > 0 && live > 0);
+}

@@ -27,9 +27,14 @@
  *  - has no successor, other than this file, that starts at or before this
  *    file's first frame (the file would start inside an analysed file of
  *    the same chain: the clock stepped back, or files overlap).
- * One per chain remains.  Several chains (two sensors sharing a folder):
- * the connections decide (continuity.c); if they cannot, nothing is
- * carried, with a warning.
+ * One per chain remains.  Then the connections decide (continuity.c): a
+ * segment on a carried 4-tuple whose sequence numbers continue it
+ * (ts_carry_continues) is a hit for its snapshot; one whose numbers do not
+ * is a contradiction.  A candidate with hits and no rival with hits is
+ * continued.  With no hits, a single candidate is continued unless
+ * something speaks against it (ts_carry_rejects).  Several chains (two
+ * sensors sharing a folder) that no hit tells apart: nothing is carried,
+ * with a warning.
  */
 #ifndef TCPSTATE_CARRY_H
 #define TCPSTATE_CARRY_H
@@ -39,6 +44,7 @@
 #include <stdint.h>
 
 #include "conn.h"
+#include "facts.h"
 #include "snapshot.h"
 
 #define TS_CARRY_LINGER_S   120     /* ended connections and attempts */
@@ -51,6 +57,17 @@ bool ts_carry_ended(const ts_conn *c);
 /* Does the connection go into the snapshot, idle_ns after its last
  * segment (at the file's last frame)? */
 bool ts_carry_keep(const ts_conn *c, int64_t idle_ns);
+
+/* Could segment s continue carried connection c (same 4-tuple)?  Its
+ * sequence number must lie within TS_CARRY_SEQ_SLACK of what its sender
+ * had sent, and its acknowledgement (with ACK) within the slack of what
+ * the other endpoint had sent, for one of the two ways round; an endpoint
+ * that never sent is no evidence.  Two sets' connections that share a
+ * 4-tuple have unrelated sequence numbers: the chance that both fit is
+ * about 2^-14.  A SYN without ACK always fits: it starts a new connection
+ * on the tuple, which ts_facts_ws_splits() decides. */
+#define TS_CARRY_SEQ_SLACK (1u << 24)
+bool ts_carry_continues(const ts_conn *c, const ts_facts_seg *s);
 
 /* The file being opened, as far as a dissector sees it. */
 typedef struct ts_file_ident {
@@ -80,6 +97,15 @@ typedef struct ts_carry_choice {
 /* Choose among the headers of a folder's snapshots (all valid). */
 void ts_carry_choose(const ts_snap_head *const *heads, size_t n_heads, const ts_file_ident *f,
                      int64_t gap_ns, ts_carry_choice *out);
+
+/* A single candidate that no segment of the file continued: is it another
+ * set's?  Yes if a segment on one of its 4-tuples contradicted it, or if
+ * it carries connections that had not ended (live) while the file has
+ * connections already going on at its start (misses) that it does not
+ * know.  A snapshot of only ended connections, or none, cannot be told
+ * from the file's own predecessor, and carries nothing that could show
+ * wrong states: it is continued (for the frame numbers and the chain). */
+bool ts_carry_rejects(uint32_t contradictions, uint32_t misses, uint32_t live);
 
 /* Should a snapshot `fresh` of a file replace the one already saved for it
  * (`old`)?  The one that saw more of the file wins (a run stopped early

@@ -61,8 +61,13 @@ typedef struct ts_carried {
     ts_conn  conn;
     ts_facts facts;
     uint32_t zeek_ended;    /* Zeek connections that ended inside its stream before */
-    uint32_t reserved;      /* 0 */
+    uint32_t flood;         /* TS_CARRIED_FLOOD_*: the SYN-flood detector's count of it */
+    uint64_t flood_key;     /*   its server (address and port), as the detector keys it */
+    int64_t  flood_syn_ns;  /*   the SYN it counts from: ns since the epoch */
 } ts_carried;
+
+#define TS_CARRIED_FLOOD_COUNTED  0x01  /* counted half-open at the file's end */
+#define TS_CARRIED_FLOOD_ALARMED  0x02  /* its server's alarm was raised, not re-armed */
 
 typedef struct ts_snap_head {
     uint32_t format;
