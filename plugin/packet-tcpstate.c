@@ -219,8 +219,12 @@ track_frame(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
 
     if (!PINFO_FD_VISITED(pinfo) && pinfo->num > analysis.first_max)
         analysis.first_max = pinfo->num;
-    if (pinfo->num <= analysis.last || (analysis.hole && pinfo->num > analysis.hole))
-        return NULL;        /* seen again, or after a frame still to be read */
+    /* Seen again, or after a frame still to be read: nothing to do.  (A
+     * first dissection may repeat the last number: a read filter dropped
+     * that frame, and tshark gives its number to the next one.) */
+    if (pinfo->num < analysis.last || (pinfo->num == analysis.last && PINFO_FD_VISITED(pinfo)) ||
+        (analysis.hole && pinfo->num > analysis.hole))
+        return NULL;
     switch (ts_extract(tvb, pinfo, tree, &seg)) {
     case TS_EXTRACT_SEGMENT:
         analysis.last = pinfo->num;
@@ -558,7 +562,9 @@ render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
 static int
 dissect_tcpstate(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
-    const ts_record *rec = ts_store_record(pinfo->num);
+    /* A first dissection analyses its frame; a later one renders the
+     * stored record, or analyses a frame no earlier dissection could read. */
+    const ts_record *rec = PINFO_FD_VISITED(pinfo) ? ts_store_record(pinfo->num) : NULL;
 
     if (!rec && !(rec = track_frame(tvb, pinfo, tree)))
         return 0;
