@@ -124,9 +124,15 @@ def test_cut_headers_read_from_a_tree(tshark, kernel, cut):
     assert CUT_WARNING not in tshark.run(["-Y", "tcp"], capture=cut).stderr
 
 
-def test_cut_headers_without_a_tree_warn_once(tshark, cut):
-    """A summary run builds no tree: the cut segments cannot be read; one
-    warning says so, and no state is made up."""
-    got = tshark.run([], capture=cut)
-    assert got.stderr.count(CUT_WARNING) == 1, got.stderr
-    assert " [C:" not in got.stdout
+def test_cut_headers_without_a_tree(tshark, kernel, cut):
+    """A summary run builds no tree.  Wireshark 4.0's TCP stops before its
+    tap when the options are cut short: tcpstate cannot read those segments,
+    says so once, and makes no state up.  From 4.4 on (measured on 4.4 and
+    4.6) TCP queues such headers too: the states are the uncut capture's."""
+    got = tshark.run(["-o", "tcpstate.info_tag:always"], capture=cut)
+    if tshark.version < (4, 4):
+        assert got.stderr.count(CUT_WARNING) == 1, got.stderr
+        assert " [C:" not in got.stdout
+    else:
+        assert CUT_WARNING not in got.stderr
+        assert info_tags(tshark, cut) == info_tags(tshark, kernel("client_close"))
