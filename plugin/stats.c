@@ -321,6 +321,7 @@ static stat_tap_table_item conn_fields[COL_COUNT] = {
 };
 
 #define CONN_TABLE_NAME "Connections"
+#define CONN_TABLE_CLI  "tcpstate,conns"   /* -z tcpstate,conns */
 
 /* Rows by stream, per table.  Lifetime: a table's init to its reset; the
  * table of tables, to the program's exit (stats_shutdown). */
@@ -474,14 +475,35 @@ conns_free_item(stat_tap_table *table _U_, guint row _U_, guint column,
 }
 
 
+/* Program exit: the strings tcpstate put in the cells of the Connections
+ * tables still alive, freed as free_stat_tables() would (conns_free_item,
+ * which leaves NULL behind, so a table freed later frees nothing twice).
+ * tshark (4.0 to 4.6) never frees its -z tables; their rows and cells are
+ * its own (tests/memcheck/tcpstate.supp), the strings in them are ours.
+ * A table the GUI freed is no longer in ui->tables. */
+static void
+conns_free_cell_strings(void)
+{
+    stat_tap_table_ui *ui = stat_tap_by_name(CONN_TABLE_CLI);
+
+    for (guint t = 0; ui && ui->tables && t < ui->tables->len; t++) {
+        stat_tap_table *table = g_array_index(ui->tables, stat_tap_table *, t);
+        for (guint row = 0; row < table->num_elements; row++)
+            for (guint col = 0; col < table->num_fields && col < COL_COUNT; col++)
+                conns_free_item(table, row, col, stat_tap_get_field_data(table, row, col));
+    }
+}
+
 /* ---- registration -------------------------------------------------------------- */
 
-/* Program exit.  tshark 4.0 frees neither its -z trees nor its tables, so
- * their cleanup and reset callbacks above never run; free what tcpstate
- * keeps for them here.  A tree or table freed later finds nothing left. */
+/* Program exit.  tshark never frees its -z tables, nor (4.0, 4.4) its -z
+ * trees, so their cleanup and reset callbacks above never run; free what
+ * tcpstate keeps for them here.  A tree or table freed later finds nothing
+ * left. */
 static void
 stats_shutdown(void)
 {
+    conns_free_cell_strings();
     if (tree_runs)
         g_hash_table_destroy(tree_runs);
     tree_runs = NULL;
@@ -497,7 +519,7 @@ ts_stats_register(void)
         REGISTER_PACKET_STAT_GROUP_UNSORTED,
         TS_STATS_MENU ": Connections",
         "tcpstate",
-        "tcpstate,conns",
+        CONN_TABLE_CLI,
         conns_init,
         conns_packet,
         conns_reset,
