@@ -155,10 +155,11 @@ else
 fi
 
 note wall_seconds $(($(date +%s) - START))
+note load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- 3. one line per release ---------------------------------------------------------
 echo
-echo "==== tcpstate: results ($(( ($(date +%s) - START) / 60 )) min; load average at the start $LOAD)"
+echo "==== tcpstate: results ($(( ($(date +%s) - START) / 60 )) min; load average at the start $LOAD, at the end $(cut -d' ' -f1-3 /proc/loadavg))"
 [ -n "$SKIPPED_NOTE" ] && echo "Left out: $SKIPPED_NOTE."
 [ -n "$SKIPPED_RELEASES" ] && echo "Releases skipped: $SKIPPED_RELEASES."
 results summary "$RES" || rc=1

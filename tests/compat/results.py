@@ -251,12 +251,12 @@ def render_readme(directory):
         out.append("| %s (`%s`) | %s | %s | %s |" % (r["release"], r["package"], r["debian"],
                                                    r["where"], result))
     out += ["", "Recorded run: %s, commit `%s`%s, `tools/run-tests.sh%s` as %s, "
-            "%s wall on %s cores (load average at the start %s), chroots %s."
+            "%s wall on %s cores (load average %s at the start, %s at the end), chroots %s."
             % (run.get("date", "?"), run.get("commit", "?"),
                " with local changes" if run.get("dirty") == "yes" else "",
                (" " + run["ctest_args"]) if run.get("ctest_args") else "",
                run.get("user", "?"), minutes(run.get("wall_seconds")), run.get("cores", "?"),
-               run.get("load", "?"), run.get("chroots", "?"))]
+               run.get("load", "?"), run.get("load_end", "?"), run.get("chroots", "?"))]
     if run.get("experimental"):
         out += ["Debian experimental: %s." % run["experimental"]]
     out += ["Every test of every release, with its time: "
@@ -274,8 +274,8 @@ def render_compat(directory):
            % (run.get("date", "?"), run.get("commit", "?"),
               " with local changes" if run.get("dirty") == "yes" else ""),
            "", "```"] + summary + ["```", ""]
-    facts = [("machine", "%s cores, load average at the start %s" % (run.get("cores", "?"),
-                                                                    run.get("load", "?"))),
+    facts = [("machine", "%s cores, load average %s at the start, %s at the end"
+              % (run.get("cores", "?"), run.get("load", "?"), run.get("load_end", "?"))),
              ("run as", run.get("user", "?")),
              ("ctest arguments", run.get("ctest_args") or "none (the whole suite)"),
              ("wall time", minutes(run.get("wall_seconds"))),
