@@ -1295,11 +1295,15 @@ a FA  1001 5001           -> FIN_WAIT1 ESTABLISHED    td=1 closer=client an=clie
 b A   5001 1002           -> FIN_WAIT2 CLOSE_WAIT     td=2
 a PA  1002 5001 len=5     -> FIN_WAIT2 CLOSE_WAIT     an=data_after_fin out=half_closed style=none
 """),
-    ("the server's FIN again after its connection closed", 80, HANDSHAKE + """
+    ("the server sends after its connection closed (its FIN again reopens LAST_ACK: the last "
+     "ACK never arrived; its ACK after the next last ACK is a segment after close)", 80,
+     HANDSHAKE + """
 a FA  1001 5001           -> FIN_WAIT1 ESTABLISHED    td=1 closer=client an=client_close
 b FA  5001 1002           -> FIN_WAIT2 LAST_ACK       td=2,3
 a A   1002 5002           -> TIME_WAIT CLOSED         td=4
-b FA  5001 1002           -> TIME_WAIT CLOSED         invalid an=segment_after_close out=complete style=three_segment
+b FA  5001 1002           -> TIME_WAIT LAST_ACK       td=3
+a A   1002 5002           -> TIME_WAIT CLOSED
+b A   5002 1002           -> TIME_WAIT CLOSED         invalid an=segment_after_close out=complete style=three_segment
 """),
     ("half-open scan (nmap -sS): SYN, SYN-ACK, RST", 80, """
 a S   1000 0              -> SYN_SENT LISTEN          hs=1
