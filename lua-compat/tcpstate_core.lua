@@ -503,6 +503,10 @@ local function detect_lifecycle(c, from, seg, fi)
         and not seq_geq(b.snd_fin_seq, u32(seg.seq + seg.len)) then
         an = an + AN.DATA_AFTER_FIN
     end
+    -- the guess of sTX (fsm.h): its FIN again crossed the peer's retransmission
+    if b.snd_st == sTX and c.ep[from].st == sTX and fi.fin and cl.valid_flags then
+        an = an + AN.CROSSED_RETRANSMISSION
+    end
     if cl.valid_flags and fi.ack and b.rcv_fin and not seq_geq(u32(b.rcv_fin_seq + 1), seg.ack) then
         an = an + AN.ACK_BEYOND_FIN
     end

@@ -123,6 +123,8 @@ return {
           summary = "SYN flood" },
         { id = "UNEXPECTED_SEGMENT", name = "unexpected_segment", group = "SEQUENCE", severity = "NOTE",
           summary = "Segment unexpected in its sender's state" },
+        { id = "CROSSED_RETRANSMISSION", name = "crossed_retransmission", group = "ASSUMPTION", severity = "NOTE",
+          summary = "FIN retransmitted after the peer's retransmitted FIN acknowledged it: taken as crossing it, sender still TIME_WAIT" },
     },
     outcomes = {
         { id = "COMPLETE", value = 1, name = "complete", doc = "handshake, then a FIN from both sides" },

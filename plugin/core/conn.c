@@ -294,6 +294,9 @@ detect_lifecycle(const ts_conn *c, int from, const ts_segment *seg, const ts_cla
     if (cl->valid_flags && (b->snd_flags & TS_EP_FIN) && seg->len > 0 &&
         !ts_seq_geq(b->snd_fin_seq, seg->seq + seg->len))
         an |= AN(DATA_AFTER_FIN);
+    /* The guess of sTX (fsm.h): its FIN again crossed the peer's retransmission. */
+    if (b->snd_st == sTX && c->ep[from].st == sTX && (f & TS_TH_FIN) && cl->valid_flags)
+        an |= AN(CROSSED_RETRANSMISSION);
     if (cl->valid_flags && (f & TS_TH_ACK) && (b->rcv_flags & TS_EP_FIN) &&
         !ts_seq_geq(b->rcv_fin_seq + 1, seg->ack))
         an |= AN(ACK_BEYOND_FIN);

@@ -1348,6 +1348,13 @@ b SA  5000 1001           -> SYN_SENT SYN_RECV        hs=2
 a SA  1000 5001           -> SYN_SENT SYN_RECV        invalid an=unexpected_segment
 a A   1001 5001           -> ESTABLISHED ESTABLISHED  hs=3 out=open style=none
 """),
+    ("a simultaneous close whose ACKs were lost: both FINs retransmitted, crossing", 80,
+     HANDSHAKE + """
+a FA  1001 5001           -> FIN_WAIT1 ESTABLISHED    td=1 closer=client an=client_close
+b FA  5001 1001           -> CLOSING CLOSING          td=3 closer=both
+a FA  1001 5002           -> CLOSING TIME_WAIT        td=1,4
+b FA  5001 1002           -> TIME_WAIT TIME_WAIT      td=2,3 an=crossed_retransmission out=complete style=simultaneous
+"""),
 ]
 
 
