@@ -45,7 +45,8 @@ def variant(plugin, base_path, since, why):
         conn_fields = [expectations.CONN_COLUMNS[c] for c in base.conn_fields or []]
         final = {}
         if conn_fields:
-            for r in t.fields(base.capture, ["tcpstate.stream"] + conn_fields, extra=["-2"]):
+            for r in t.fields(base.capture, ["tcpstate.stream"] + conn_fields,
+                              extra=["-2", "-Y", "frame"]):
                 if r[1]:
                     final[r[1]] = [expectations.normalise(f, v, labels) or "-"
                                    for f, v in zip(conn_fields, r[2:])]
@@ -85,7 +86,7 @@ def main():
         labels = t.values()
         rows = t.fields(capture, FIELDS + experts)
         final = {}
-        for r in t.fields(capture, ["tcpstate.stream"] + conn_fields, extra=["-2"]):
+        for r in t.fields(capture, ["tcpstate.stream"] + conn_fields, extra=["-2", "-Y", "frame"]):
             if r[1]:
                 final[r[1]] = [expectations.normalise(f, v, labels) or "-"
                                for f, v in zip(conn_fields, r[2:])]
