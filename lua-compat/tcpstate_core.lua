@@ -30,14 +30,15 @@ local I32 = 2147483648      -- 2^31
 
 local S = T.fsm_states
 local sCL, sLI, sSS, sSA, sSR, sSX, sES = S.sCL, S.sLI, S.sSS, S.sSA, S.sSR, S.sSX, S.sES
-local sF1, sF2, sCG, sCX, sTW, sCW, sLA = S.sF1, S.sF2, S.sCG, S.sCX, S.sTW, S.sCW, S.sLA
+local sF1, sF2, sCG, sTW, sTC, sTX = S.sF1, S.sF2, S.sCG, S.sTW, S.sTC, S.sTX
+local sCW, sLA, sLC = S.sCW, S.sLA, S.sLC
 local sIV, sIG, sBK = S.sIV, S.sIG, S.sBK
-local NSTATES = T.fsm_nstates
+local NSTATES, NEVENTS = T.fsm_nstates, T.fsm_nevents
 local TABLE, DISPLAY = T.fsm_table, T.display
 
 local EV = T.events
 local EV_SYN, EV_SYNACK, EV_ACK_SYN, EV_ACK_SYN_X = EV.SYN, EV.SYNACK, EV.ACK_SYN, EV.ACK_SYN_X
-local EV_FIN, EV_ACK_FIN, EV_ACK_FIN_X, EV_RST = EV.FIN, EV.ACK_FIN, EV.ACK_FIN_X, EV.RST
+local EV_FIN, EV_FIN_X, EV_ACK_FIN, EV_ACK_FIN_X, EV_RST = EV.FIN, EV.FIN_X, EV.ACK_FIN, EV.ACK_FIN_X, EV.RST
 local SEND, RECV = T.dirs.send, T.dirs.recv
 
 local TH = T.th
@@ -142,7 +143,7 @@ local function fsm_step(ep, dir, ev, passive_open)
     local st = ep.st
     if M.hits then
         local h = M.hits
-        local k = (dir * 8 + ev) * NSTATES + st
+        local k = (dir * NEVENTS + ev) * NSTATES + st
         h[k] = (h[k] or 0) + 1
     end
     local nxt = TABLE[dir][ev][st]
@@ -156,6 +157,9 @@ end
 M.fsm_step = fsm_step
 
 local function display(st) return DISPLAY[st] or 0 end
+local STATE_VALUE = {}
+for _, st in ipairs(T.states) do STATE_VALUE[st.name] = st.value end
+local TIME_WAIT, CLOSED = STATE_VALUE.TIME_WAIT, STATE_VALUE.CLOSED
 M.display = display
 
 -- ---- classify.c ------------------------------------------------------------
@@ -262,17 +266,20 @@ local function classify(snd, rcv, seg, fi)
 
     local fin = fi.fin
     local fin_again = fin and snd.fin and snd.fin_seq == u32(seg.seq + seg.len)
+    local resync_first = fin_again and snd.fin_step and snd.fin_acked
+    if resync_first then push_send(EV_FIN) end
     if cl.acks_syn then
         push_send(EV_ACK_SYN)
         if snd.syn then push_recv(syn_ack_event(snd)) end
     end
-    if fin_again then push_send(EV_FIN) end
+    if fin_again and not resync_first then push_send(EV_FIN) end
     if cl.acks_fin then
         push_send(EV_ACK_FIN)
-        push_recv((snd.fin and not fin) and EV_ACK_FIN_X or EV_ACK_FIN)
+        push_recv(fin_again and EV_ACK_FIN_X or EV_ACK_FIN)
     end
     if fin then
-        if not fin_again then push_send(EV_FIN) end
+        local crossed = rcv.fin_step and not rcv.fin_acked and not cl.acks_fin
+        if not fin_again then push_send(crossed and EV_FIN_X or EV_FIN) end
         push_recv(EV_FIN)
     end
 end
@@ -316,9 +323,14 @@ local function from_client(c, seg)
 end
 M.from_client = from_client
 
+-- SYN_SENT or SYN_RECV: in the handshake.
+local function handshake_state(st)
+    return st == sSS or st == sSA or st == sSR or st == sSX
+end
+
 local function synced_state(st)
-    return st == sES or st == sF1 or st == sF2 or st == sCG or st == sCX or st == sTW
-        or st == sCW or st == sLA
+    return st == sES or st == sF1 or st == sF2 or st == sCG or st == sTW or st == sTC
+        or st == sTX or st == sCW or st == sLA
 end
 
 local function synchronized(c)
@@ -409,7 +421,7 @@ local function step_sender(snd)
         elseif ev == EV_SYNACK then
             rec.hs = set(rec.hs, HS2)
             if from == sLI then snd.passive = true end
-        elseif ev == EV_FIN then
+        elseif ev == EV_FIN or ev == EV_FIN_X then
             fin_ok = true
         end
     end
@@ -470,7 +482,7 @@ local function detect_lifecycle(c, from, seg, fi)
     if b.first_fin == 0 and c.first_fin ~= 0 then
         an = an + (from == CLIENT and AN.CLIENT_CLOSE or AN.SERVER_CLOSE)
     end
-    if rst and synced_state(b.snd_st) and b.snd_st ~= sTW and b.snd_sent then
+    if rst and synced_state(b.snd_st) and display(b.snd_st) ~= TIME_WAIT and b.snd_sent then
         an = an + (from == CLIENT and AN.CLIENT_RESET or AN.SERVER_RESET)
     end
     if rst and from == SERVER and b.snd_st == sLI and not b.rcv_done
@@ -483,10 +495,17 @@ local function detect_lifecycle(c, from, seg, fi)
     if syn and cl.valid_flags and synced_state(b.snd_st) and (not fi.ack or b.snd_st ~= sES) then
         an = an + AN.SYN_IN_SYNCHRONIZED
     end
-    if not rst and b.snd_st == sCL and b.snd_done then an = an + AN.SEGMENT_AFTER_CLOSE end
+    -- (CLOSED after LAST_ACK is left by its FIN again: the last ACK never arrived.)
+    if not rst and (b.snd_st == sCL or (b.snd_st == sLC and c.ep[from].st == sLC)) and b.snd_done then
+        an = an + AN.SEGMENT_AFTER_CLOSE
+    end
     if cl.valid_flags and b.snd_fin and seg.len > 0
         and not seq_geq(b.snd_fin_seq, u32(seg.seq + seg.len)) then
         an = an + AN.DATA_AFTER_FIN
+    end
+    -- the guess of sTX (fsm.h): its FIN again crossed the peer's retransmission
+    if b.snd_st == sTX and c.ep[from].st == sTX and fi.fin and cl.valid_flags then
+        an = an + AN.CROSSED_RETRANSMISSION
     end
     if cl.valid_flags and fi.ack and b.rcv_fin and not seq_geq(u32(b.rcv_fin_seq + 1), seg.ack) then
         an = an + AN.ACK_BEYOND_FIN
@@ -511,7 +530,9 @@ local function detect_rfc5961(c, from, seg, fi)
             an = an + AN.RST_OUT_OF_WINDOW
         end
     end
-    if rst and cl.rst_accepted and b.rcv_st == sTW then an = an + AN.TIME_WAIT_ASSASSINATION end
+    if rst and cl.rst_accepted and display(b.rcv_st) == TIME_WAIT then
+        an = an + AN.TIME_WAIT_ASSASSINATION
+    end
     if fi.syn and not fi.ack and not rst and synced_state(b.rcv_st) then rcv.challenge = true end
     if fi.syn and fi.ack and not rst and cl.valid_flags
         and (b.snd_st == sSR or b.snd_st == sES) and snd.st == sSR then
@@ -600,7 +621,7 @@ local function zeek_view(c, from, seg, first, fi)
 end
 
 local function mark_done(ep, st_before)
-    if ep.st == sCL and st_before ~= sCL then ep.done = true end
+    if display(ep.st) == CLOSED and display(st_before) ~= CLOSED then ep.done = true end
 end
 
 -- What ts_conn_track tells its caller (TS_TRACK_*); reused.
@@ -644,7 +665,7 @@ function M.conn_track(c, seg)
     note_close(c, from, fi, fin_ok)
     learn(snd, rcv, seg, fi)
 
-    if not b.sync and synchronized(c) then
+    if not b.sync and synchronized(c) and (handshake_state(b.snd_st) or handshake_state(b.rcv_st)) then
         c.opened = true
         rec.hs = set(rec.hs, HS3)
     end
@@ -669,7 +690,8 @@ function M.conn_track(c, seg)
         track.zeek_before = zold
     end
 
-    if c.half_open and (synchronized(c) or c.ep[CLIENT].st == sCL or c.ep[SERVER].st == sCL) then
+    if c.half_open and (synchronized(c) or display(c.ep[CLIENT].st) == CLOSED
+                        or display(c.ep[SERVER].st) == CLOSED) then
         c.half_open = false
         track.half_open_end = true
     end

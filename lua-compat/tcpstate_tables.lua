@@ -8,8 +8,8 @@
 -- Loaded by tcpstate.lua; loaded alone (Wireshark loads every .lua file of
 -- its plugin folders) it only returns a table and defines nothing.
 
-local sCL, sLI, sSS, sSA, sSR, sSX, sES, sF1, sF2, sCG, sCX, sTW, sCW, sLA, sIV, sIG, sBK
-    = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
+local sCL, sLI, sSS, sSA, sSR, sSX, sES, sF1, sF2, sCG, sTW, sTC, sTX, sCW, sLA, sLC, sIV, sIG, sBK
+    = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18
 
 return {
     -- displayed states: Linux's TCP_* values, netstat's names
@@ -27,47 +27,52 @@ return {
         { name = "CLOSING", value = 11 },
     },
     -- internal states (0-based, as in C) and the pseudo-states of the table
-    fsm_nstates = 14,
+    fsm_nstates = 16,
     fsm_states = {
         sCL = sCL, sLI = sLI, sSS = sSS, sSA = sSA, sSR = sSR, sSX = sSX,
-        sES = sES, sF1 = sF1, sF2 = sF2, sCG = sCG, sCX = sCX, sTW = sTW,
-        sCW = sCW, sLA = sLA, sIV = sIV, sIG = sIG, sBK = sBK,
+        sES = sES, sF1 = sF1, sF2 = sF2, sCG = sCG, sTW = sTW, sTC = sTC,
+        sTX = sTX, sCW = sCW, sLA = sLA, sLC = sLC, sIV = sIV, sIG = sIG,
+        sBK = sBK,
     },
     -- internal state -> displayed state value
-    display = { [sCL] = 7, [sLI] = 10, [sSS] = 2, [sSA] = 2, [sSR] = 3, [sSX] = 3, [sES] = 1, [sF1] = 4, [sF2] = 5, [sCG] = 11, [sCX] = 11, [sTW] = 6, [sCW] = 8, [sLA] = 9 },
+    display = { [sCL] = 7, [sLI] = 10, [sSS] = 2, [sSA] = 2, [sSR] = 3, [sSX] = 3, [sES] = 1, [sF1] = 4, [sF2] = 5, [sCG] = 11, [sTW] = 6, [sTC] = 6, [sTX] = 6, [sCW] = 8, [sLA] = 9, [sLC] = 7 },
     events = {
         SYN = 0,
         SYNACK = 1,
         ACK_SYN = 2,
         ACK_SYN_X = 3,
         FIN = 4,
-        ACK_FIN = 5,
-        ACK_FIN_X = 6,
-        RST = 7,
+        FIN_X = 5,
+        ACK_FIN = 6,
+        ACK_FIN_X = 7,
+        RST = 8,
     },
+    fsm_nevents = 9,
     dirs = { send = 0, recv = 1 },
     -- ts_fsm_table[dir][event][state], from plugin/core/fsm.c; all indexes 0-based
-    --                       sCL  sLI  sSS  sSA  sSR  sSX  sES  sF1  sF2  sCG  sCX  sTW  sCW  sLA
+    --                       sCL  sLI  sSS  sSA  sSR  sSX  sES  sF1  sF2  sCG  sTW  sTC  sTX  sCW  sLA  sLC
     fsm_table = {
         [0] = { -- send
-            [0] = { [0] = sSS, sSS, sSS, sSS, sIV, sSS, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV }, -- SYN
-            [1] = { [0] = sIV, sSR, sSR, sIV, sSR, sES, sSR, sIV, sIV, sIV, sIV, sIV, sIV, sIV }, -- SYNACK
-            [2] = { [0] = sIV, sIV, sES, sES, sSR, sES, sES, sF1, sF2, sCG, sCX, sTW, sCW, sLA }, -- ACK_SYN
-            [3] = { [0] = sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV }, -- ACK_SYN_X
-            [4] = { [0] = sIV, sIV, sIV, sIV, sF1, sIV, sF1, sF1, sF1, sCG, sF1, sIV, sLA, sLA }, -- FIN
-            [5] = { [0] = sIV, sIV, sIV, sIV, sIV, sIV, sCW, sCG, sTW, sCG, sTW, sTW, sCW, sLA }, -- ACK_FIN
-            [6] = { [0] = sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV }, -- ACK_FIN_X
-            [7] = { [0] = sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL }, -- RST
+            [0] = { [0] = sSS, sSS, sSS, sSS, sIV, sSS, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sSS }, -- SYN
+            [1] = { [0] = sIV, sSR, sSR, sIV, sSR, sES, sSR, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV }, -- SYNACK
+            [2] = { [0] = sIV, sIV, sES, sES, sSR, sES, sES, sF1, sF2, sCG, sTW, sTC, sTX, sCW, sLA, sIV }, -- ACK_SYN
+            [3] = { [0] = sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV }, -- ACK_SYN_X
+            [4] = { [0] = sIV, sIV, sIV, sIV, sF1, sIV, sF1, sF1, sF1, sCG, sIV, sCG, sTX, sLA, sLA, sLA }, -- FIN
+            [5] = { [0] = sIV, sIV, sIV, sIV, sF1, sIV, sCG, sF1, sF1, sCG, sIV, sCG, sTX, sLA, sLA, sLA }, -- FIN_X
+            [6] = { [0] = sIV, sIV, sIV, sIV, sIV, sIV, sCW, sCG, sTW, sCG, sTW, sTC, sTX, sCW, sLA, sIV }, -- ACK_FIN
+            [7] = { [0] = sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV }, -- ACK_FIN_X
+            [8] = { [0] = sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL }, -- RST
         },
         [1] = { -- recv
-            [0] = { [0] = sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG }, -- SYN
-            [1] = { [0] = sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV }, -- SYNACK
-            [2] = { [0] = sIG, sIG, sSA, sSA, sES, sSX, sES, sF1, sF2, sCG, sCX, sTW, sCW, sLA }, -- ACK_SYN
-            [3] = { [0] = sIG, sIG, sSX, sSA, sES, sSX, sES, sF1, sF2, sCG, sCX, sTW, sCW, sLA }, -- ACK_SYN_X
-            [4] = { [0] = sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG }, -- FIN
-            [5] = { [0] = sIG, sIG, sIG, sIG, sIG, sIG, sIG, sF2, sF2, sTW, sCX, sTW, sIG, sCL }, -- ACK_FIN
-            [6] = { [0] = sIG, sIG, sIG, sIG, sIG, sIG, sIG, sCX, sF2, sTW, sCX, sTW, sIG, sCL }, -- ACK_FIN_X
-            [7] = { [0] = sCL, sLI, sCL, sCL, sBK, sBK, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL }, -- RST
+            [0] = { [0] = sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG }, -- SYN
+            [1] = { [0] = sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV }, -- SYNACK
+            [2] = { [0] = sIG, sIG, sSA, sSA, sES, sSX, sES, sF1, sF2, sCG, sTW, sTC, sTX, sCW, sLA, sIG }, -- ACK_SYN
+            [3] = { [0] = sIG, sIG, sSX, sSA, sES, sSX, sES, sF1, sF2, sCG, sTW, sTC, sTX, sCW, sLA, sIG }, -- ACK_SYN_X
+            [4] = { [0] = sIG, sIG, sIG, sIG, sIG, sIG, sIG, sCG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG }, -- FIN
+            [5] = { [0] = sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV }, -- FIN_X
+            [6] = { [0] = sIG, sIG, sIG, sIG, sIG, sIG, sIG, sF2, sF2, sTC, sTW, sTC, sTX, sIG, sLC, sIG }, -- ACK_FIN
+            [7] = { [0] = sIG, sIG, sIG, sIG, sIG, sIG, sIG, sF2, sF2, sTX, sTW, sTX, sTX, sIG, sLC, sIG }, -- ACK_FIN_X
+            [8] = { [0] = sCL, sLI, sCL, sCL, sBK, sBK, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL }, -- RST
         },
     },
     -- the anomaly list, in bit order (bit i = 2^(i-1) for entry i)
@@ -118,6 +123,8 @@ return {
           summary = "SYN flood" },
         { id = "UNEXPECTED_SEGMENT", name = "unexpected_segment", group = "SEQUENCE", severity = "NOTE",
           summary = "Segment unexpected in its sender's state" },
+        { id = "CROSSED_RETRANSMISSION", name = "crossed_retransmission", group = "ASSUMPTION", severity = "NOTE",
+          summary = "FIN retransmitted after the peer's retransmitted FIN acknowledged it: taken as crossing it, sender still TIME_WAIT" },
     },
     outcomes = {
         { id = "COMPLETE", value = 1, name = "complete", doc = "handshake, then a FIN from both sides" },

@@ -247,8 +247,14 @@ track_frame(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
 
     if (!PINFO_FD_VISITED(pinfo) && pinfo->num > analysis.first_max)
         analysis.first_max = pinfo->num;
-    if (pinfo->num <= analysis.last || (analysis.hole && pinfo->num > analysis.hole))
-        return NULL;        /* seen again, or after a frame still to be read */
+    /* Seen again, or after a frame still to be read: nothing to do.  (A
+     * first dissection may repeat the last number: a read filter dropped
+     * that frame, and tshark gives its number to the next one.) */
+    if (pinfo->num < analysis.last || (pinfo->num == analysis.last && PINFO_FD_VISITED(pinfo)) ||
+        (analysis.hole && pinfo->num > analysis.hole))
+        return NULL;
+    if (G_UNLIKELY(ts_cont_on))
+        ts_cont_frame(tvb, pinfo);      /* the file's first frame decides what it continues */
     switch (ts_extract(tvb, pinfo, tree, &seg)) {
     case TS_EXTRACT_SEGMENT:
         analysis.last = pinfo->num;
@@ -590,13 +596,12 @@ render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
 static int
 dissect_tcpstate(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
-    const ts_record *rec;
+    /* A first dissection analyses its frame; a later one renders the
+     * stored record, or analyses a frame no earlier dissection could read. */
+    const ts_record *rec = PINFO_FD_VISITED(pinfo) ? ts_store_record(pinfo->num) : NULL;
 
     if (G_UNLIKELY(analysis.starting))
         file_start();
-    if (G_UNLIKELY(ts_cont_on) && !PINFO_FD_VISITED(pinfo))
-        ts_cont_frame(tvb, pinfo);      /* the file's first frame decides what it continues */
-    rec = ts_store_record(pinfo->num);
     if (!rec && !(rec = track_frame(tvb, pinfo, tree)))
         return 0;
     if (rec->flags & TS_REC_QUOTED) {

@@ -322,6 +322,7 @@ static stat_tap_table_item conn_fields[COL_COUNT] = {
 };
 
 #define CONN_TABLE_NAME "Connections"
+#define CONN_TABLE_CLI  "tcpstate,conns"   /* -z tcpstate,conns */
 
 /* A row's cells: Client, Server and History are the row's own strings
  * (g_strdup, freed by conns_free_item); the other string cells point to
@@ -553,35 +554,41 @@ conns_free_item(stat_tap_table *table _U_, guint row _U_, guint column,
 }
 
 
-/* ---- registration -------------------------------------------------------------- */
-
-/* The cells a table's rows own (conns_free_item's), freed in a table that
- * tshark never frees (at exit). */
+/* Program exit: the strings tcpstate put in the cells of the Connections
+ * tables still alive, freed as free_stat_tables() would (conns_free_item,
+ * which leaves NULL behind, so a table freed later frees nothing twice).
+ * tshark (4.0 to 4.6) never frees its -z tables; their rows and cells are
+ * its own (tests/memcheck/tcpstate.supp), the strings in them are ours.
+ * A table the GUI freed is no longer in ui->tables. */
 static void
-free_owned_cells(gpointer key, gpointer value _U_, gpointer user_data _U_)
+conns_free_cell_strings(void)
 {
-    stat_tap_table *table = (stat_tap_table *)key;
+    stat_tap_table_ui *ui = stat_tap_by_name(CONN_TABLE_CLI);
 
-    for (guint row = 0; row < table->num_elements; row++)
-        for (guint col = 0; col < table->num_fields && col < COL_COUNT; col++)
-            if (owned_column(col))
-                conns_free_item(table, row, col, &table->elements[row][col]);
+    for (guint t = 0; ui && ui->tables && t < ui->tables->len; t++) {
+        stat_tap_table *table = g_array_index(ui->tables, stat_tap_table *, t);
+        for (guint row = 0; row < table->num_elements; row++)
+            for (guint col = 0; col < table->num_fields && col < COL_COUNT; col++)
+                if (owned_column(col))
+                    conns_free_item(table, row, col, &table->elements[row][col]);
+    }
 }
 
-/* Program exit.  tshark frees neither its -z trees nor its tables (on any
- * release), so their cleanup and reset callbacks above never run: free what
- * tcpstate keeps for them, and the strings it put in the tables' cells.
- * A tree or table freed later finds nothing of ours left. */
+/* ---- registration -------------------------------------------------------------- */
+
+/* Program exit.  tshark never frees its -z tables, nor (4.0, 4.4) its -z
+ * trees, so their cleanup and reset callbacks above never run; free what
+ * tcpstate keeps for them here.  A tree or table freed later finds nothing
+ * left. */
 static void
 stats_shutdown(void)
 {
+    conns_free_cell_strings();
     if (tree_runs)
         g_hash_table_destroy(tree_runs);
     tree_runs = NULL;
-    if (rows_by_table) {
-        g_hash_table_foreach(rows_by_table, free_owned_cells, NULL);
+    if (rows_by_table)
         g_hash_table_destroy(rows_by_table);
-    }
     rows_by_table = NULL;
     last_table = NULL;
     last_rows = NULL;
@@ -594,7 +601,7 @@ ts_stats_register(void)
         REGISTER_PACKET_STAT_GROUP_UNSORTED,
         TS_STATS_MENU ": Connections",
         "tcpstate",
-        "tcpstate,conns",
+        CONN_TABLE_CLI,
         conns_init,
         conns_packet,
         conns_reset,

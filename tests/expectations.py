@@ -14,11 +14,19 @@ expert info of severity Warn or above may appear in it.
 "conn" lines give every connection's final summary: the header names any of
 CONN_COLUMNS after "stream"; then one line per tcp.stream, all of them.
 
+Per release: <name>.expect-X.Y next to <name>.expect holds, in the same
+format, what Wireshark X.Y and later give for that capture where a release
+differs (for_release picks the file for a tshark version; docs/compat.md
+says why each exists).
+
 '-' means the field is absent; value-string fields are written with their
 labels; repeated occurrences are joined with ','; a present boolean is '1'.
 """
 
 import os
+import re
+
+VARIANT = re.compile(r"\.expect-(\d+)\.(\d+)$")
 
 
 class Expectation:
@@ -65,8 +73,9 @@ class Expectation:
                     self.rows[cols[0]] = cols[1:]
         if self.fields is None:
             raise ValueError("%s: no header line" % self.path)
+        base = re.sub(r"\.expect(-\d+\.\d+)?$", "", self.path)
         for ext in (".pcap", ".pcapng"):
-            cand = self.path[: -len(".expect")] + ext
+            cand = base + ext
             if os.path.exists(cand):
                 self.capture = cand
         if self.capture is None:
@@ -92,6 +101,24 @@ def find(top):
     for dirpath, _, filenames in os.walk(top):
         out += [os.path.join(dirpath, f) for f in filenames if f.endswith(".expect")]
     return sorted(out)
+
+
+def variants(expect_path):
+    """{(major, minor): path} of the per-release files of a .expect."""
+    d, name = os.path.split(expect_path)
+    out = {}
+    for f in os.listdir(d or "."):
+        m = VARIANT.search(f)
+        if m and f[:m.start()] + ".expect" == name:
+            out[(int(m.group(1)), int(m.group(2)))] = os.path.join(d, f)
+    return out
+
+
+def for_release(expect_path, version):
+    """The expectation file for a tshark version (major, minor, ...): the
+    .expect-X.Y of the newest X.Y <= version, or the .expect itself."""
+    since = [v for v in variants(expect_path) if v <= tuple(version[:2])]
+    return variants(expect_path)[max(since)] if since else expect_path
 
 
 def captures(top):

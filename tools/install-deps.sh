@@ -1,8 +1,9 @@
 #!/bin/sh
 # Install the Debian packages tcpstate needs to build and run, if any are
 # missing; with --test also what the whole test suite needs (the GUI test
-# runs Wireshark under Xvfb); with --test --no-gui all of that but the GUI
-# test's packages (tests/compat/run-suite.sh: the suite in a chroot, GUI-less).
+# runs Wireshark under Xvfb: the package "wireshark", which is the Qt GUI in
+# Debian 13 and later and depends on it, wireshark-qt, in Debian 12); with
+# --test --no-gui all of that but the GUI test's packages.
 # Uses sudo when not root.  Debian 12 or later.
 set -eu
 
@@ -19,7 +20,7 @@ PACKAGES="wireshark-dev tshark cmake gcc make libc6-dev"
 if $TEST; then
     PACKAGES="$PACKAGES python3 python3-pytest python3-scapy time valgrind lua5.2 lua5.4 clang libclang-rt-dev graphviz"
     if $GUI; then
-        PACKAGES="$PACKAGES wireshark-qt xvfb xdotool imagemagick x11-utils python3-tk"
+        PACKAGES="$PACKAGES wireshark xvfb xdotool imagemagick x11-utils python3-tk"
     fi
 fi
 

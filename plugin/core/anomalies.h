@@ -157,7 +157,19 @@
       "RFC 9293 3.10.7 (segment arrives)",                                                       \
       "The segment makes no sense for the state tcpstate inferred for its sender (e.g. a SYN-"   \
       "ACK from the client): tcpstate ignored it. Often a lost segment before the capture "      \
-      "point; see tcpstate.client.prev/server.prev.")
+      "point; see tcpstate.client.prev/server.prev.")                                          \
+    X(CROSSED_RETRANSMISSION, "crossed_retransmission", ASSUMPTION, NOTE,                        \
+      "FIN retransmitted after the peer's retransmitted FIN acknowledged it: taken as crossing "  \
+      "it, sender still TIME_WAIT",                                                              \
+      "RFC 9293 3.6 (simultaneous close); both retransmission timers started with the crossing " \
+      "FINs",                                                                                    \
+      "After a simultaneous close whose ACKs were lost, both endpoints retransmit their FINs at " \
+      "about the same moment, each now acknowledging the other's (Linux takes such a FIN in "    \
+      "CLOSING to TIME_WAIT and answers nothing). This endpoint's FIN comes after the peer's "    \
+      "retransmission, which acknowledged it: tcpstate takes the two as crossed and keeps the "  \
+      "sender in TIME_WAIT, where the peer's retransmission put it. That is a guess: if the "    \
+      "peer's retransmission was lost after the capture point, the sender is still CLOSING "     \
+      "until the next ACK of its FIN, and the capture cannot tell the two apart.")
 
 typedef enum ts_anomaly {
 #define TS_AN_ENUM(id, name, group, severity, summary, rule, doc) TS_AN_##id,

@@ -146,13 +146,20 @@ ts_classify(const ts_endpoint *snd, const ts_endpoint *rcv, const ts_segment *se
         return;
     }
 
-    /* Order: the ACK of the peer's SYN first; then a retransmitted FIN,
-     * which in the sender's mind went out before the ACK it now carries;
-     * then the ACK of the peer's FIN; then a new FIN (the three-segment
-     * close: ESTABLISHED -> CLOSE_WAIT -> LAST_ACK). */
+    /* Order: a retransmission of a (valid) FIN that was acked first: it says that
+     * ACK never arrived, so the sender was still where it was before it
+     * (FIN_WAIT1, CLOSING, LAST_ACK) when it sent this segment.  Then the ACK
+     * of the peer's SYN; then a retransmitted FIN, which in the sender's
+     * mind went out before the ACK it now carries; then the ACK of the
+     * peer's FIN; then a new FIN (the three-segment close: ESTABLISHED ->
+     * CLOSE_WAIT -> LAST_ACK). */
     const bool fin = (f & TS_TH_FIN) != 0;
     const bool fin_again = fin && (snd->flags & TS_EP_FIN) &&
                            snd->fin_seq == seg->seq + seg->len;
+    const bool resync_first = fin_again && (snd->flags & TS_EP_FIN_STEP) &&
+                              (snd->flags & TS_EP_FIN_ACKED);
+    if (resync_first)
+        push(&c->nsend, c->send, TS_EV_FIN);
     if (c->acks_syn) {
         push(&c->nsend, c->send, TS_EV_ACK_SYN);
         /* An ACK of our SYN from a peer that never sent a SYN is not a
@@ -160,17 +167,21 @@ ts_classify(const ts_endpoint *snd, const ts_endpoint *rcv, const ts_segment *se
         if (snd->flags & TS_EP_SYN)
             push(&c->nrecv, c->recv, syn_ack_event(snd));
     }
-    if (fin_again)
+    if (fin_again && !resync_first)
         push(&c->nsend, c->send, TS_EV_FIN);
     if (c->acks_fin) {
         push(&c->nsend, c->send, TS_EV_ACK_FIN);
-        /* Crossed: the peer's FIN came in an earlier segment, not this one. */
-        push(&c->nrecv, c->recv,
-             ((snd->flags & TS_EP_FIN) && !fin) ? TS_EV_ACK_FIN_X : TS_EV_ACK_FIN);
+        /* Crossed: the peer's FIN came in an earlier segment and comes again
+         * in this one (both FINs retransmitted after a simultaneous close). */
+        push(&c->nrecv, c->recv, fin_again ? TS_EV_ACK_FIN_X : TS_EV_ACK_FIN);
     }
     if (fin) {
+        /* A new FIN that does not ack the peer's FIN, captured earlier (and
+         * a teardown step for the peer, i.e. valid): the two FINs crossed. */
+        const bool crossed = (rcv->flags & TS_EP_FIN_STEP) && !(rcv->flags & TS_EP_FIN_ACKED) &&
+                             !c->acks_fin;
         if (!fin_again)
-            push(&c->nsend, c->send, TS_EV_FIN);
+            push(&c->nsend, c->send, crossed ? TS_EV_FIN_X : TS_EV_FIN);
         push(&c->nrecv, c->recv, TS_EV_FIN);
     }
 }

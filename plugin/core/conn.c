@@ -44,11 +44,18 @@ static bool
 synced_state(uint8_t st)
 {
     switch (st) {
-    case sES: case sF1: case sF2: case sCG: case sCX: case sTW: case sCW: case sLA:
+    case sES: case sF1: case sF2: case sCG: case sTW: case sTC: case sTX: case sCW: case sLA:
         return true;
     default:
         return false;
     }
+}
+
+/* SYN_SENT or SYN_RECV: in the handshake. */
+static bool
+handshake_state(uint8_t st)
+{
+    return st == sSS || st == sSA || st == sSR || st == sSX;
 }
 
 static bool
@@ -179,7 +186,7 @@ step_sender(ts_endpoint *snd, const ts_class *cl, ts_record *rec)
             rec->handshake |= HS(2);
             if (from == sLI)
                 snd->flags |= TS_EP_PASSIVE;
-        } else if (ev == TS_EV_FIN) {
+        } else if (ev == TS_EV_FIN || ev == TS_EV_FIN_X) {
             fin_ok = true;
         }
     }
@@ -267,7 +274,8 @@ detect_lifecycle(const ts_conn *c, int from, const ts_segment *seg, const ts_cla
         an |= from == TS_CLIENT ? AN(CLIENT_CLOSE) : AN(SERVER_CLOSE);
     /* A RST aborts a connection its sender had; a RST that is the first thing
      * its sender says (mid-stream) answers something it knew nothing of. */
-    if (rst && synced_state(b->snd_st) && b->snd_st != sTW && (b->snd_flags & TS_EP_SENT))
+    if (rst && synced_state(b->snd_st) && ts_fsm_display(b->snd_st) != TS_STATE_TIME_WAIT &&
+        (b->snd_flags & TS_EP_SENT))
         an |= from == TS_CLIENT ? AN(CLIENT_RESET) : AN(SERVER_RESET);
     if (rst && from == TS_SERVER && b->snd_st == sLI && !(b->rcv_flags & TS_EP_DONE) &&
         (b->rcv_st == sSS || b->rcv_st == sSA || b->rcv_st == sCL))
@@ -279,11 +287,16 @@ detect_lifecycle(const ts_conn *c, int from, const ts_segment *seg, const ts_cla
     if (syn && cl->valid_flags && synced_state(b->snd_st) &&
         (!(f & TS_TH_ACK) || b->snd_st != sES))
         an |= AN(SYN_IN_SYNCHRONIZED);
-    if (!rst && b->snd_st == sCL && (b->snd_flags & TS_EP_DONE))
+    /* (CLOSED after LAST_ACK is left by its FIN again: the last ACK never arrived.) */
+    if (!rst && (b->snd_st == sCL || (b->snd_st == sLC && c->ep[from].st == sLC)) &&
+        (b->snd_flags & TS_EP_DONE))
         an |= AN(SEGMENT_AFTER_CLOSE);
     if (cl->valid_flags && (b->snd_flags & TS_EP_FIN) && seg->len > 0 &&
         !ts_seq_geq(b->snd_fin_seq, seg->seq + seg->len))
         an |= AN(DATA_AFTER_FIN);
+    /* The guess of sTX (fsm.h): its FIN again crossed the peer's retransmission. */
+    if (b->snd_st == sTX && c->ep[from].st == sTX && (f & TS_TH_FIN) && cl->valid_flags)
+        an |= AN(CROSSED_RETRANSMISSION);
     if (cl->valid_flags && (f & TS_TH_ACK) && (b->rcv_flags & TS_EP_FIN) &&
         !ts_seq_geq(b->rcv_fin_seq + 1, seg->ack))
         an |= AN(ACK_BEYOND_FIN);
@@ -315,7 +328,7 @@ detect_rfc5961(ts_conn *c, int from, const ts_segment *seg, const ts_class *cl,
             an |= AN(RST_OUT_OF_WINDOW);
         }
     }
-    if (rst && cl->rst_accepted && b->rcv_st == sTW)
+    if (rst && cl->rst_accepted && ts_fsm_display(b->rcv_st) == TS_STATE_TIME_WAIT)
         an |= AN(TIME_WAIT_ASSASSINATION);
     /* A SYN without ACK on a synchronized connection draws a challenge ACK. */
     if ((f & (TS_TH_SYN | TS_TH_ACK)) == TS_TH_SYN && !rst && synced_state(b->rcv_st))
@@ -416,7 +429,7 @@ zeek_view(ts_conn *c, int from, const ts_segment *seg, bool first, ts_zeek *befo
 static void
 mark_done(ts_endpoint *ep, uint8_t st_before)
 {
-    if (ep->st == sCL && st_before != sCL)
+    if (ts_fsm_display(ep->st) == TS_STATE_CLOSED && ts_fsm_display(st_before) != TS_STATE_CLOSED)
         ep->flags |= TS_EP_DONE;
 }
 
@@ -458,9 +471,10 @@ ts_conn_track(ts_conn *c, const ts_segment *seg, ts_record *rec, ts_zeek *zeek_b
     note_close(c, from, seg, &cl, fin_ok, &b, rec);
     learn(snd, rcv, seg, &cl);
 
-    /* Step 3: the segment after which both endpoints are synchronized
-     * (again, for the answer to a retransmitted SYN-ACK). */
-    if (!b.sync && synchronized(c)) {
+    /* Step 3: the segment after which both endpoints are synchronized, out
+     * of the handshake (again, for the answer to a retransmitted SYN-ACK;
+     * not for a LAST_ACK endpoint's FIN again after its last ACK). */
+    if (!b.sync && synchronized(c) && (handshake_state(b.snd_st) || handshake_state(b.rcv_st))) {
         c->flags |= TS_CONN_OPENED;
         rec->handshake |= HS(3);
     }
@@ -488,7 +502,8 @@ ts_conn_track(ts_conn *c, const ts_segment *seg, ts_record *rec, ts_zeek *zeek_b
         track |= TS_TRACK_ZEEK_NEW;
 
     if ((c->flags & TS_CONN_HALF_OPEN) &&
-        (synchronized(c) || c->ep[TS_CLIENT].st == sCL || c->ep[TS_SERVER].st == sCL)) {
+        (synchronized(c) || ts_fsm_display(c->ep[TS_CLIENT].st) == TS_STATE_CLOSED ||
+         ts_fsm_display(c->ep[TS_SERVER].st) == TS_STATE_CLOSED)) {
         c->flags &= (uint8_t)~TS_CONN_HALF_OPEN;
         track |= TS_TRACK_HALF_OPEN_END;
     }

@@ -10,7 +10,7 @@
  * The table, shaped like Linux conntrack's tcp_conntracks[dir][event][state].
  * Columns are the endpoint's internal state before the event:
  *
- *            sCL  sLI  sSS  sSA  sSR  sSX  sES  sF1  sF2  sCG  sCX  sTW  sCW  sLA
+ *            sCL  sLI  sSS  sSA  sSR  sSX  sES  sF1  sF2  sCG  sTW  sTC  sTX  sCW  sLA  sLC
  *
  * "Resync" cells: an endpoint's own segment is the best evidence of its
  * state, so it corrects what the observer assumed (e.g. a retransmitted FIN
@@ -18,59 +18,76 @@
  */
 const uint8_t ts_fsm_table[TS_NDIRS][TS_NEVENTS][TS_FSM_NSTATES] = {
 [TS_DIR_SEND] = {
-/* SYN */       { sSS, sSS, sSS, sSS, sIV, sSS, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV },
+/* SYN */       { sSS, sSS, sSS, sSS, sIV, sSS, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sSS },
 /*  CL,LI: active open (from LISTEN: simultaneous open).  SS: retransmission.
  *  SA,SX: resync - a bare SYN again means the SYN-ACK never arrived.
- *  Synchronized states: a SYN there is invalid (RFC 9293 3.10.7.4, RFC 5961). */
-/* SYNACK */    { sIV, sSR, sSR, sIV, sSR, sES, sSR, sIV, sIV, sIV, sIV, sIV, sIV, sIV },
+ *  Synchronized states: a SYN there is invalid (RFC 9293 3.10.7.4, RFC 5961).
+ *  LC: CLOSED, as CL. */
+/* SYNACK */    { sIV, sSR, sSR, sIV, sSR, sES, sSR, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV },
 /*  LI: passive open.  SS: simultaneous open, own SYN not acked yet.
  *  SR: retransmission.  SX: simultaneous open, own SYN already acked, so the
  *  answer completes it.  ES: resync - a retransmitted SYN-ACK proves the
  *  handshake ACK never arrived. */
-/* ACK_SYN */   { sIV, sIV, sES, sES, sSR, sES, sES, sF1, sF2, sCG, sCX, sTW, sCW, sLA },
+/* ACK_SYN */   { sIV, sIV, sES, sES, sSR, sES, sES, sF1, sF2, sCG, sTW, sTC, sTX, sCW, sLA, sIV },
 /*  SA: the third segment of the handshake.  SX: the answer completes a
  *  crossed open.  SS: resync - answering without a SYN means its own SYN was
  *  acked by a segment we did not capture.  SR: data in SYN_RECV (TCP Fast
- *  Open) changes nothing.  Later states: every segment acks the SYN. */
-/* ACK_SYN_X */ { sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV },
+ *  Open) changes nothing.  Later states: every segment acks the SYN.
+ *  CL,LC: a closed endpoint has nothing to ack. */
+/* ACK_SYN_X */ { sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV },
 /*  never produced for a sender: crossing only matters to the receiver. */
-/* FIN */       { sIV, sIV, sIV, sIV, sF1, sIV, sF1, sF1, sF1, sCG, sF1, sIV, sLA, sLA },
+/* FIN */       { sIV, sIV, sIV, sIV, sF1, sIV, sF1, sF1, sF1, sCG, sIV, sCG, sTX, sLA, sLA, sLA },
 /*  ES: active close.  CW: passive close.  SR: close in SYN_RECV (RFC 9293).
- *  F1,CG,LA: retransmission.  F2,CX: resync - a retransmitted FIN proves the
- *  ACK of it never arrived.  SS,SA,SX: FIN before the handshake completed
- *  is invalid (a FIN that also acks the peer's SYN moves to ES first). */
-/* ACK_FIN */   { sIV, sIV, sIV, sIV, sIV, sIV, sCW, sCG, sTW, sCG, sTW, sTW, sCW, sLA },
-/*  ES: answers the first FIN.  F1: simultaneous close.  F2,CX: answers the
- *  second FIN.  CG,TW,CW,LA: repeated ACKs. */
-/* ACK_FIN_X */ { sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV },
+ *  F1,CG,LA: retransmission.  F2,TC,LC: resync - a retransmitted FIN proves
+ *  the ACK of it never arrived (F2 -> FIN_WAIT1, TC -> CLOSING, LC ->
+ *  LAST_ACK).  TX: its retransmission crossed the peer's, which acked it:
+ *  still TIME_WAIT.  TW: its FIN was acked by the FIN it answered, so a
+ *  FIN again is invalid.  SS,SA,SX: FIN before the handshake completed is
+ *  invalid (a FIN that also acks the peer's SYN moves to ES first). */
+/* FIN_X */     { sIV, sIV, sIV, sIV, sF1, sIV, sCG, sF1, sF1, sCG, sIV, sCG, sTX, sLA, sLA, sLA },
+/*  a FIN: ES: the FINs crossed - the peer's FIN, on the wire before this
+ *  one and not acked by it, reaches the endpoint in FIN_WAIT1: CLOSING.
+ *  Elsewhere as FIN (SR: a SYN_RECV endpoint never had the peer's FIN). */
+/* ACK_FIN */   { sIV, sIV, sIV, sIV, sIV, sIV, sCW, sCG, sTW, sCG, sTW, sTC, sTX, sCW, sLA, sIV },
+/*  ES: answers the first FIN.  F1: answers the peer's FIN after its own
+ *  FIN again (resync from FIN_WAIT2).  F2: answers the second FIN.
+ *  CG,TW,TC,TX,CW,LA: repeated ACKs. */
+/* ACK_FIN_X */ { sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV },
 /*  never produced for a sender. */
-/* RST */       { sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL },
+/* RST */       { sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL },
 /*  a sender that resets is done with the connection, whatever its state. */
 },
 [TS_DIR_RECV] = {
-/* SYN */       { sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG },
+/* SYN */       { sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG },
 /*  a received SYN shows when the receiver answers it. */
-/* SYNACK */    { sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV },
+/* SYNACK */    { sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV },
 /*  never produced for a receiver: it gets SYN plus ACK_SYN. */
-/* ACK_SYN */   { sIG, sIG, sSA, sSA, sES, sSX, sES, sF1, sF2, sCG, sCX, sTW, sCW, sLA },
+/* ACK_SYN */   { sIG, sIG, sSA, sSA, sES, sSX, sES, sF1, sF2, sCG, sTW, sTC, sTX, sCW, sLA, sIG },
 /*  SS: the SYN-ACK acks our SYN; its SYN needs our answer, so SYN_SENT stays.
  *  SR: the handshake ACK. */
-/* ACK_SYN_X */ { sIG, sIG, sSX, sSA, sES, sSX, sES, sF1, sF2, sCG, sCX, sTW, sCW, sLA },
+/* ACK_SYN_X */ { sIG, sIG, sSX, sSA, sES, sSX, sES, sF1, sF2, sCG, sTW, sTC, sTX, sCW, sLA, sIG },
 /*  SS: simultaneous open - the peer's SYN came earlier, so the endpoint was
  *  already SYN_RECV when this ACK of its own SYN arrived.  SR: the handshake
  *  ACK (the usual case: the client's SYN came earlier). */
-/* FIN */       { sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG },
-/*  a received FIN shows when the receiver answers it. */
-/* ACK_FIN */   { sIG, sIG, sIG, sIG, sIG, sIG, sIG, sF2, sF2, sTW, sCX, sTW, sIG, sCL },
+/* FIN */       { sIG, sIG, sIG, sIG, sIG, sIG, sIG, sCG, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG },
+/*  a received FIN shows when the receiver answers it, but F1: a FIN that
+ *  does not ack the endpoint's own (that ACK, if any, came first) - the
+ *  FINs crossed: CLOSING at once. */
+/* FIN_X */     { sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV },
+/*  never produced for a receiver: it gets FIN. */
+/* ACK_FIN */   { sIG, sIG, sIG, sIG, sIG, sIG, sIG, sF2, sF2, sTC, sTW, sTC, sTX, sIG, sLC, sIG },
 /*  F1: our FIN acked (a FIN+ACK's own FIN still needs our answer).  CG: the
  *  end of a simultaneous close.  LA: the last ACK. */
-/* ACK_FIN_X */ { sIG, sIG, sIG, sIG, sIG, sIG, sIG, sCX, sF2, sTW, sCX, sTW, sIG, sCL },
-/*  F1: simultaneous close - the peer's FIN came earlier, so the endpoint was
- *  already CLOSING when this ACK arrived; TIME_WAIT shows with its answer. */
-/* RST */       { sCL, sLI, sCL, sCL, sBK, sBK, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL },
+/* ACK_FIN_X */ { sIG, sIG, sIG, sIG, sIG, sIG, sIG, sF2, sF2, sTX, sTW, sTX, sTX, sIG, sLC, sIG },
+/*  the ACK of our FIN comes with the peer's FIN again.  CG,TC: both FINs
+ *  were retransmitted after a simultaneous close (their timers started
+ *  together): TIME_WAIT, and a FIN of ours that follows crossed this one.
+ *  F1: as ACK_FIN (the FIN in it shows with our answer).  LA: the last ACK. */
+/* RST */       { sCL, sLI, sCL, sCL, sBK, sBK, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL },
 /*  an acceptable RST aborts the connection; a listener ignores RSTs; in
  *  SYN_RECV it returns to where the endpoint started (RFC 9293 3.10.7.4).
- *  TW: TIME-WAIT assassination (RFC 1337; Linux's default tcp_rfc1337=0). */
+ *  TW,TC,TX: TIME-WAIT assassination (RFC 1337; Linux's default
+ *  tcp_rfc1337=0). */
 },
 };
 
@@ -114,8 +131,9 @@ static const uint8_t display_of[TS_FSM_NSTATES] = {
     [sSR] = TS_STATE_SYN_RECV,    [sSX] = TS_STATE_SYN_RECV,
     [sES] = TS_STATE_ESTABLISHED, [sF1] = TS_STATE_FIN_WAIT1,
     [sF2] = TS_STATE_FIN_WAIT2,   [sCG] = TS_STATE_CLOSING,
-    [sCX] = TS_STATE_CLOSING,     [sTW] = TS_STATE_TIME_WAIT,
-    [sCW] = TS_STATE_CLOSE_WAIT,  [sLA] = TS_STATE_LAST_ACK,
+    [sTW] = TS_STATE_TIME_WAIT,   [sTC] = TS_STATE_TIME_WAIT,
+    [sTX] = TS_STATE_TIME_WAIT,   [sCW] = TS_STATE_CLOSE_WAIT,
+    [sLA] = TS_STATE_LAST_ACK,    [sLC] = TS_STATE_CLOSED,
 };
 
 ts_state
@@ -139,7 +157,7 @@ ts_state_name(ts_state s)
 
 static const char *const alias_names[sBK + 1] = {
     "sCL", "sLI", "sSS", "sSA", "sSR", "sSX", "sES", "sF1", "sF2",
-    "sCG", "sCX", "sTW", "sCW", "sLA", "sIV", "sIG", "sBK",
+    "sCG", "sTW", "sTC", "sTX", "sCW", "sLA", "sLC", "sIV", "sIG", "sBK",
 };
 
 const char *
@@ -149,7 +167,7 @@ ts_fsm_state_alias(uint8_t st)
 }
 
 static const char *const event_names[TS_NEVENTS] = {
-    "SYN", "SYNACK", "ACK_SYN", "ACK_SYN_X", "FIN", "ACK_FIN", "ACK_FIN_X", "RST",
+    "SYN", "SYNACK", "ACK_SYN", "ACK_SYN_X", "FIN", "FIN_X", "ACK_FIN", "ACK_FIN_X", "RST",
 };
 
 const char *

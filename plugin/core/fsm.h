@@ -11,7 +11,12 @@
  *   (b) a segment it receives that needs no answer: an ACK that covers its
  *       SYN or its FIN, or a RST it would accept.
  * A received SYN or FIN shows up in the receiver's state when the
- * receiver's answer is captured.
+ * receiver's answer is captured -- except a FIN that crosses the
+ * receiver's own (both FINs on the wire, neither acknowledging the other):
+ * both endpoints are CLOSING once the second of them is captured, as the
+ * kernel is whether or not its answer survives (docs/fields.md).
+ * A captured segment is taken as delivered; a later segment of the
+ * receiver that contradicts that (a retransmission) corrects it.
  *
  * Each segment is first classified into events (classify.c).  Each event
  * is one lookup in ts_fsm_table[dir][event][state]; the pseudo-states
@@ -48,8 +53,9 @@ typedef enum ts_state {
     TS_STATE_MAX = 11
 } ts_state;
 
-/* Internal states: the displayed states, with three of them split by what
- * the endpoint still owes or awaits.  Each maps to one displayed state. */
+/* Internal states: the displayed states, some split by what the endpoint
+ * still owes or awaits, or by how it got there (which decides what a
+ * retransmission of its own FIN means).  Each maps to one displayed state. */
 typedef enum ts_fsm_state {
     sCL,  /* CLOSED */
     sLI,  /* LISTEN */
@@ -60,11 +66,16 @@ typedef enum ts_fsm_state {
     sES,  /* ESTABLISHED */
     sF1,  /* FIN_WAIT1 */
     sF2,  /* FIN_WAIT2 */
-    sCG,  /* CLOSING: answered the peer's FIN, own FIN not acked yet */
-    sCX,  /* CLOSING: crossed close; own FIN acked, peer's earlier FIN not answered yet */
-    sTW,  /* TIME_WAIT */
+    sCG,  /* CLOSING: has the peer's FIN, own FIN not acked yet */
+    sTW,  /* TIME_WAIT: answered the peer's FIN after its own FIN was acked */
+    sTC,  /* TIME_WAIT from CLOSING: own FIN acked by a segment that needs no answer
+             (an ACK); its FIN again means that ACK never arrived */
+    sTX,  /* TIME_WAIT from CLOSING: own FIN acked by the peer's retransmitted FIN;
+             its FIN again crossed that retransmission */
     sCW,  /* CLOSE_WAIT */
     sLA,  /* LAST_ACK */
+    sLC,  /* CLOSED after LAST_ACK: its FIN was acked; its FIN again means that ACK
+             never arrived */
     TS_FSM_NSTATES,
     /* pseudo-states: table results only, never stored */
     sIV = TS_FSM_NSTATES,  /* invalid: this segment makes no sense here; state kept */
@@ -80,17 +91,19 @@ typedef enum ts_dir {
     TS_NDIRS
 } ts_dir;
 
-/* Events: what one segment means for one endpoint.  "_X" (crossed) variants
- * are receive-only: the peer's SYN/FIN was captured in an earlier segment,
- * so the endpoint had it before this ACK (simultaneous open/close). */
+/* Events: what one segment means for one endpoint.  "_X" (crossed)
+ * variants: the peer's SYN/FIN was captured in an earlier segment
+ * (simultaneous open/close, retransmissions). */
 typedef enum ts_event {
     TS_EV_SYN,        /* send: bare SYN (new or retransmitted); recv: a SYN arrives */
     TS_EV_SYNACK,     /* send: SYN+ACK (send only) */
     TS_EV_ACK_SYN,    /* send: answers the peer's SYN; recv: own SYN acked */
     TS_EV_ACK_SYN_X,  /* recv: own SYN acked, peer's SYN seen earlier */
     TS_EV_FIN,        /* send: FIN (new or retransmitted); recv: a FIN arrives */
+    TS_EV_FIN_X,      /* send: a new FIN that does not ack the peer's FIN seen earlier:
+                         the FINs crossed */
     TS_EV_ACK_FIN,    /* send: answers the peer's FIN; recv: own FIN acked */
-    TS_EV_ACK_FIN_X,  /* recv: own FIN acked, peer's FIN seen earlier */
+    TS_EV_ACK_FIN_X,  /* recv: own FIN acked by the peer's retransmitted FIN (seen earlier) */
     TS_EV_RST,        /* send: RST; recv: a RST the endpoint would accept */
     TS_NEVENTS
 } ts_event;

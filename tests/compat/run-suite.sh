@@ -1,52 +1,53 @@
 #!/bin/bash
 # run-suite.sh - the whole test suite against another Wireshark release, in a
-# Debian chroot of the suite that ships it.
+# Debian chroot of the suite that ships it.  tools/run-tests.sh runs it for
+# every release it tests as root; by hand, for one release:
 #
-#   tests/compat/run-suite.sh 4.4          # Debian 13 trixie: Wireshark 4.4
-#   tests/compat/run-suite.sh 4.6          # Debian sid: Wireshark 4.6
-#   tests/compat/run-suite.sh [options] SUITE [-- CTEST-ARGS...]
+#   sudo tests/compat/run-suite.sh 4.4          # Debian 13 trixie: Wireshark 4.4
+#   sudo tests/compat/run-suite.sh 4.6          # Debian sid: Wireshark 4.6
+#   sudo tests/compat/run-suite.sh 4.6 -- -R 'unit|plugin'   # some tests only
+#   sudo tests/compat/run-suite.sh [options] SUITE [-- CTEST-ARGS...]
 #
-# SUITE is 4.0 / 4.4 / 4.6 (the suite that ships that release, below) or a
-# Debian suite name (bookworm, trixie, forky, sid, experimental).  Run as
-# root (debootstrap, chroot, mounts); needs debootstrap and a reachable
-# Debian mirror.
+# SUITE is 4.4 / 4.6 (the Debian suite that ships that release, below) or a
+# Debian suite name (trixie, forky, sid, experimental: sid with Wireshark
+# from experimental).  Needs root (debootstrap, chroot, mounts); installs
+# debootstrap if it is missing; needs a Debian mirror.
 #
-# CTEST-ARGS go to ctest (e.g. -R 'unit|plugin'; an -E is merged into the
-# GUI exclusion).  docs/compat.md has the results and the version differences.
-#
-#   --fresh       delete the cached chroot and make a new one
-#   --keep-build  keep the chroot's build directory (incremental rebuild)
-#   --dir DIR     where chroots live (default /srv; $TCPSTATE_COMPAT_DIR)
-#   --mirror URL  Debian mirror ($TCPSTATE_MIRROR; default deb.debian.org)
+#   --results DIR  add this release's results to DIR (tests/compat/results.py)
+#   --fresh        delete the cached chroot and make a new one
+#   --no-gui       leave out the GUI test's packages (the GUI test then skips)
+#   --dir DIR      where chroots live (default /srv; $TCPSTATE_COMPAT_DIR)
+#   --mirror URL   Debian mirror ($TCPSTATE_MIRROR; default deb.debian.org)
 #
 # What it does:
-#  1. creates /srv/tcpstate-compat-SUITE with debootstrap --variant=minbase,
-#     or reuses it (cached; --fresh recreates it);
-#  2. installs the build and test dependencies in it with the checkout's own
-#     tools/install-deps.sh --test --no-gui (whatever it lists for
-#     tshark, Lua and pytest; not the GUI test's X and Qt packages);
+#  1. makes DIR/tcpstate-compat-SUITE with debootstrap --variant=minbase,
+#     or reuses it (cached between runs; --fresh remakes it); a copy of the
+#     bare minbase tree is kept as DIR/tcpstate-compat-SUITE.minbase for
+#     tests/compat/newcomer.sh;
+#  2. installs the checkout's own dependency list in it,
+#     tools/install-deps.sh --test (with the GUI test's X and Qt packages
+#     unless --no-gui);
 #  3. copies the checkout (tracked and untracked files, not ignored ones such
-#     as build directories) to /tcpstate/src in the chroot, and bind-mounts
-#     the shared corpus (../shared/corpus or $TCPSTATE_CORPUS) read-only at
-#     /tcpstate/corpus when it exists;
-#  4. configures with -DTCPSTATE_WERROR=ON in /tcpstate/build, builds, and
-#     runs ctest there, as root: the tests run tshark as "nobody" themselves
-#     (tests/tshark_env.py), which Wireshark 4.4 also needs for Lua scripts.
+#     as build directories) into a private work directory in the chroot and
+#     bind-mounts the corpus (../shared/corpus or $TCPSTATE_CORPUS) read-only
+#     when it exists;
+#  4. configures with -DTCPSTATE_WERROR=ON, builds, and runs ctest there, as
+#     root: the tests run tshark as "nobody" themselves (tests/tshark_env.py);
+#  5. prints the result line (Wireshark X.Y.Z: N passed, M failed ...).
 #
-# Mounts (/proc, /dev, /dev/pts, /sys, the corpus) live in a private mount
-# namespace (unshare), so they vanish with this script even when it is
-# killed; a trap unmounts them anyway.  Exit status: ctest's.
+# Concurrent runs and killed runs: making the chroot and installing packages
+# hold an exclusive lock (DIR/tcpstate-compat-SUITE.lock), testing holds a
+# shared one, so --fresh waits for the runs using the chroot.  Everything a
+# run mounts lives in a private mount namespace (unshare), so it vanishes
+# with the run even when it is killed: /proc, /dev, /sys, the corpus, and
+# two private tmpfs, the work directory (/tcpstate-run in the chroot: the
+# source, the build, the ctest report) and /tmp.  Two runs in one chroot
+# never see each other's files; a run leaves nothing behind in the chroot,
+# and never touches the chroot's work/ folder.  Exit status: 0 when the
+# build and every test passed.
 set -euo pipefail
 
-# ---- tests that cannot run in the chroot, each with its reason ---------------
-# gui.*: Wireshark's Qt GUI under Xvfb.  The compatibility suites are
-#   GUI-less by design (no X server, no Qt in the chroot: --no-gui above);
-#   the GUI test runs on the host's 4.0 only.
-CTEST_EXCLUDE='^gui\.'
-
 # ---- which Debian suite ships which Wireshark --------------------------------
-# (checked with apt-cache policy tshark in each chroot; see the report in
-# the README's table of supported versions)
 suite_of() {
     case "$1" in
     4.0) echo bookworm ;;
@@ -57,18 +58,19 @@ suite_of() {
 }
 
 usage() {
-    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
-FRESH=false KEEP_BUILD=false
+FRESH=false GUI=true RESULTS=""
 BASE_DIR=${TCPSTATE_COMPAT_DIR:-/srv}
 MIRROR=${TCPSTATE_MIRROR:-http://deb.debian.org/debian}
 ARGS=("$@")
 while [ $# -gt 0 ]; do
     case "$1" in
     --fresh) FRESH=true ;;
-    --keep-build) KEEP_BUILD=true ;;
+    --no-gui) GUI=false ;;
+    --results) RESULTS=$2; shift ;;
     --dir) BASE_DIR=$2; shift ;;
     --mirror) MIRROR=$2; shift ;;
     -h|--help) usage ;;
@@ -85,31 +87,33 @@ if [ $# -gt 0 ]; then
     [ "$1" = "--" ] || usage
     shift
 fi
-CTEST_ARGS=()
-# ctest keeps only the last -E: merge the caller's into the GUI exclusion.
-while [ $# -gt 0 ]; do
-    if [ "$1" = -E ] && [ $# -ge 2 ]; then
-        CTEST_EXCLUDE="$CTEST_EXCLUDE|$2"
-        shift 2
-    else
-        CTEST_ARGS+=("$1")
-        shift
-    fi
-done
+CTEST_ARGS=("$@")
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "run-suite.sh: needs root (debootstrap, chroot, mount)" >&2
     exit 1
 fi
 
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+if [ -n "$RESULTS" ]; then
+    mkdir -p "$RESULTS"
+    RESULTS=$(cd "$RESULTS" && pwd)
+fi
+
 # Everything below runs in a private mount namespace.
-if [ -z "${TCPSTATE_COMPAT_NS:-}" ] && command -v unshare >/dev/null 2>&1; then
+if [ -z "${TCPSTATE_COMPAT_NS:-}" ]; then
+    if ! command -v debootstrap >/dev/null 2>&1; then
+        echo "run-suite[$SUITE]: installing debootstrap" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            debootstrap >/dev/null
+    fi
     TCPSTATE_COMPAT_NS=1 exec unshare --mount --propagation private "$0" "${ARGS[@]}"
 fi
 
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
 ROOT="$BASE_DIR/tcpstate-compat-$SUITE"
 READY="$ROOT/.tcpstate-compat-ready"
+MINBASE="$ROOT.minbase"
 START=$(date +%s)
 
 log() { echo "run-suite[$SUITE]: $*" >&2; }
@@ -125,40 +129,10 @@ unmount_all() {
 trap unmount_all EXIT
 trap 'exit 130' INT TERM
 
-mounted_below() { grep -q " $1/" /proc/mounts; }
-
 in_root() {
     chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
         LC_ALL=C.UTF-8 TERM=dumb DEBIAN_FRONTEND=noninteractive "$@"
 }
-
-# ---- 1. the chroot ------------------------------------------------------------
-if $FRESH && [ -e "$ROOT" ]; then
-    if mounted_below "$ROOT"; then
-        echo "run-suite.sh: something is mounted below $ROOT; not deleting it" >&2
-        exit 1
-    fi
-    log "deleting $ROOT (--fresh)"
-    rm -rf "$ROOT"
-fi
-if [ ! -e "$READY" ]; then
-    [ -e "$ROOT" ] && { log "removing an unfinished $ROOT"; rm -rf "$ROOT"; }
-    command -v debootstrap >/dev/null || { echo "run-suite.sh: needs debootstrap" >&2; exit 1; }
-    # experimental is not a full suite: sid, plus experimental for Wireshark.
-    base=$SUITE
-    [ "$SUITE" = experimental ] && base=sid
-    log "debootstrap --variant=minbase $base $ROOT"
-    mkdir -p "$BASE_DIR"
-    nice -n 10 debootstrap --variant=minbase "$base" "$ROOT" "$MIRROR" >"$ROOT.debootstrap.log" 2>&1 ||
-        { tail -n 20 "$ROOT.debootstrap.log" >&2; exit 1; }
-    rm -f "$ROOT.debootstrap.log"
-    if [ "$SUITE" = experimental ]; then
-        echo "deb $MIRROR experimental main" >"$ROOT/etc/apt/sources.list.d/experimental.list"
-        printf 'Package: *wireshark* tshark libwiretap* libwsutil* libwireshark*\nPin: release a=experimental\nPin-Priority: 990\n' \
-            >"$ROOT/etc/apt/preferences.d/wireshark-experimental"
-    fi
-    date -u +%Y-%m-%dT%H:%MZ >"$READY"
-fi
 
 mount_bind() {    # mount_bind SOURCE TARGET [ro]
     mkdir -p "$2"
@@ -168,43 +142,99 @@ mount_bind() {    # mount_bind SOURCE TARGET [ro]
         mount -o remount,bind,ro "$2"
     fi
 }
-mkdir -p "$ROOT/proc"
-mount -t proc proc "$ROOT/proc"
-MOUNTS+=("$ROOT/proc")
-mount_bind /dev "$ROOT/dev"
-mount_bind /dev/pts "$ROOT/dev/pts"
-mount_bind /sys "$ROOT/sys" ro
+mount_tmpfs() {   # mount_tmpfs TARGET MODE
+    mkdir -p "$1"
+    mount -t tmpfs -o "mode=$2" tmpfs "$1"
+    MOUNTS+=("$1")
+}
+mount_system() {
+    mkdir -p "$ROOT/proc"
+    mount -t proc proc "$ROOT/proc"
+    MOUNTS+=("$ROOT/proc")
+    mount_bind /dev "$ROOT/dev"
+    mount_bind /dev/pts "$ROOT/dev/pts"
+    mount_tmpfs "$ROOT/dev/shm" 1777
+    mount_bind /sys "$ROOT/sys" ro
+}
+
+# ---- 1. the chroot (exclusive lock) ----------------------------------------------
+mkdir -p "$BASE_DIR"
+exec 9>"$ROOT.lock"
+flock -x 9
+if $FRESH && [ -e "$ROOT" ]; then
+    log "deleting $ROOT (--fresh)"
+    rm -rf "$ROOT" "$MINBASE"
+fi
+if [ ! -e "$READY" ]; then
+    [ -e "$ROOT" ] && { log "removing an unfinished $ROOT"; rm -rf "$ROOT"; }
+    rm -rf "$ROOT.new"
+    # experimental is not a full suite: sid, plus experimental for Wireshark.
+    base=$SUITE
+    [ "$SUITE" = experimental ] && base=sid
+    log "debootstrap --variant=minbase $base $ROOT"
+    nice -n 10 debootstrap --variant=minbase "$base" "$ROOT.new" "$MIRROR" \
+        >"$ROOT.debootstrap.log" 2>&1 ||
+        { tail -n 20 "$ROOT.debootstrap.log" >&2; exit 1; }
+    rm -f "$ROOT.debootstrap.log"
+    if [ "$SUITE" = experimental ]; then
+        echo "deb $MIRROR experimental main" >"$ROOT.new/etc/apt/sources.list.d/experimental.list"
+        printf 'Package: *wireshark* tshark libwiretap* libwsutil* libwireshark*\nPin: release a=experimental\nPin-Priority: 990\n' \
+            >"$ROOT.new/etc/apt/preferences.d/wireshark-experimental"
+    fi
+    # sid's and testing's Release files are valid for a week only: a mirror
+    # that lags behind (or a cached chroot) would make apt-get update refuse them.
+    echo 'Acquire::Check-Valid-Until "false";' >"$ROOT.new/etc/apt/apt.conf.d/99tcpstate-compat"
+    if [ ! -e "$MINBASE/.tcpstate-minbase-ready" ]; then
+        rm -rf "$MINBASE"
+        cp -a "$ROOT.new" "$MINBASE.new"
+        date -u +%Y-%m-%dT%H:%MZ >"$MINBASE.new/.tcpstate-minbase-ready"
+        mv "$MINBASE.new" "$MINBASE"
+    fi
+    mv "$ROOT.new" "$ROOT"
+    date -u +%Y-%m-%dT%H:%MZ >"$READY"
+    MADE="made in this run"
+else
+    MADE="cached (made $(cat "$READY"))"
+fi
+
+mount_system
 cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
-# sid's and testing's Release files are valid for a week only: a mirror that
-# lags behind (or a cached chroot) would make apt-get update refuse them.
-echo 'Acquire::Check-Valid-Until "false";' >"$ROOT/etc/apt/apt.conf.d/99tcpstate-compat"
 
-# ---- 2. dependencies: the checkout's own list -----------------------------------
-mkdir -p "$ROOT/tcpstate"
-cp "$SRC/tools/install-deps.sh" "$ROOT/tcpstate/install-deps.sh"
-log "dependencies (tools/install-deps.sh --test --no-gui)"
+# ---- 2. dependencies: the checkout's own list (exclusive lock) -------------------
+mount_tmpfs "$ROOT/tcpstate-run" 0755
+cp "$SRC/tools/install-deps.sh" "$ROOT/tcpstate-run/install-deps.sh"
+DEPS=(--test)
+$GUI || DEPS+=(--no-gui)
+log "dependencies (tools/install-deps.sh ${DEPS[*]})"
 nice -n 10 chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-    LC_ALL=C.UTF-8 sh /tcpstate/install-deps.sh --test --no-gui
+    LC_ALL=C.UTF-8 sh /tcpstate-run/install-deps.sh "${DEPS[@]}"
+flock -s 9      # from here on, other runs may test in this chroot too
 
-# ---- 3. the checkout and the corpus ------------------------------------------------
-rm -rf "$ROOT/tcpstate/src"
-mkdir -p "$ROOT/tcpstate/src"
+# ---- 3. the checkout and the corpus in private tmpfs ------------------------------
+mount_tmpfs "$ROOT/tmp" 1777
+mkdir -p "$ROOT/tcpstate-run/src" "$ROOT/tcpstate-run/results"
 if git -C "$SRC" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     # tracked (as in the work tree) and untracked files; not ignored ones
     git -C "$SRC" ls-files -z --cached --others --exclude-standard |
         tar -C "$SRC" --null -T - --ignore-failed-read -cf - 2>/dev/null |
-        tar -C "$ROOT/tcpstate/src" -xf -
+        tar -C "$ROOT/tcpstate-run/src" -xf -
 else
-    tar -C "$SRC" --exclude='./build*' --exclude=./.git -cf - . | tar -C "$ROOT/tcpstate/src" -xf -
+    tar -C "$SRC" --exclude='./build*' --exclude=./.git -cf - . |
+        tar -C "$ROOT/tcpstate-run/src" -xf -
 fi
 CORPUS=${TCPSTATE_CORPUS:-$SRC/../shared/corpus}
 CORPUS_ENV=()
 if [ -d "$CORPUS" ]; then
-    mount_bind "$CORPUS" "$ROOT/tcpstate/corpus" ro
-    CORPUS_ENV=(TCPSTATE_CORPUS=/tcpstate/corpus)
+    mount_bind "$CORPUS" "$ROOT/tcpstate-run/corpus" ro
+    CORPUS_ENV=(TCPSTATE_CORPUS=/tcpstate-run/corpus)
     log "corpus: $(cd "$CORPUS" && pwd) (read-only)"
 else
     log "no corpus at $CORPUS: the corpus tests skip themselves"
+fi
+if [ -n "$RESULTS" ]; then
+    for f in releases.tsv tests.tsv run.tsv; do
+        [ -e "$RESULTS/$f" ] && cp "$RESULTS/$f" "$ROOT/tcpstate-run/results/"
+    done
 fi
 
 VERSION=$(in_root dpkg-query -W -f='${Version}' tshark)
@@ -214,20 +244,39 @@ case "$WANT" in
 4.*) [ "${WS_RELEASE%.*}" = "$WANT" ] ||
         log "WARNING: asked for Wireshark $WANT, but $SUITE ships $WS_RELEASE" ;;
 esac
+DEBIAN=$(in_root sh -c '. /etc/os-release; echo "${VERSION_ID:+$VERSION_ID }"') || DEBIAN=""
+case "$SUITE" in
+experimental) DEBIAN="sid with experimental's Wireshark" ;;
+*) DEBIAN="$DEBIAN$SUITE" ;;
+esac
 
 # ---- 4. build and test ---------------------------------------------------------------
-$KEEP_BUILD || rm -rf "$ROOT/tcpstate/build"
 JOBS=$(nproc)
 set +e
 in_root "${CORPUS_ENV[@]}" sh -euc '
-    cd /tcpstate
-    cmake -S src -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTCPSTATE_WERROR=ON >build.cmake.log ||
-        { cat build.cmake.log; exit 1; }
-    nice -n 10 cmake --build build -j "$1"
+    cd /tcpstate-run
+    cmake -S src -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTCPSTATE_WERROR=ON >build.log 2>&1 &&
+        nice -n 10 cmake --build build -j "$1" >>build.log 2>&1 ||
+        { tail -n 40 build.log; exit 99; }
     shift
-    nice -n 10 ctest --test-dir build --output-on-failure -j "$@"
-' run-suite "$JOBS" "$JOBS" -E "$CTEST_EXCLUDE" "${CTEST_ARGS[@]}"
+    nice -n 10 ctest --test-dir build --output-on-failure --output-junit /tcpstate-run/junit.xml -j "$@"
+' run-suite "$JOBS" "$JOBS" "${CTEST_ARGS[@]}"
 rc=$?
 set -e
-log "Wireshark $WS_RELEASE (Debian $SUITE, tshark $VERSION): ctest exit $rc, $(($(date +%s) - START)) s wall"
+SECONDS_WALL=$(($(date +%s) - START))
+RESULT_ARGS=(--debian "$DEBIAN" --where chroot --seconds "$SECONDS_WALL")
+if [ "$rc" -eq 99 ]; then
+    log "the -Werror build failed"
+    RESULT_ARGS+=(--test "build:failed:0:the -Werror build failed")
+else
+    RESULT_ARGS+=(--junit /tcpstate-run/junit.xml)
+fi
+in_root python3 /tcpstate-run/src/tests/compat/results.py note /tcpstate-run/results \
+    "chroot $SUITE" "$MADE" || rc=1
+in_root python3 /tcpstate-run/src/tests/compat/results.py release /tcpstate-run/results \
+    "${RESULT_ARGS[@]}" || rc=1
+if [ -n "$RESULTS" ]; then
+    cp "$ROOT/tcpstate-run/results/"*.tsv "$RESULTS/"
+fi
+log "Wireshark $WS_RELEASE (Debian $SUITE, tshark $VERSION): ctest exit $rc, ${SECONDS_WALL} s wall"
 exit $rc

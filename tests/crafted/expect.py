@@ -109,7 +109,8 @@ def check_capture(tshark, capture, expect_path=None, labels=None, anomalies=None
     """Differences between the plugin's output on capture and its .expect
     file, as a list of strings (empty: all as expected)."""
     if expect_path is None:
-        expect_path = os.path.splitext(capture)[0] + ".expect"
+        expect_path = expectations.for_release(os.path.splitext(capture)[0] + ".expect",
+                                               tshark.version)
     if labels is None:
         labels = tshark.values()
     if anomalies is None:

@@ -79,8 +79,11 @@ static const char *const state_note[TS_FSM_NSTATES] = {
     [sSA] = "own SYN acked,\\npeer's SYN to answer",
     [sSR] = "own SYN not acked yet",
     [sSX] = "crossed open: own SYN acked,\\npeer's SYN to answer",
-    [sCG] = "own FIN not acked yet",
-    [sCX] = "crossed close: own FIN acked,\\npeer's FIN to answer",
+    [sCG] = "has the peer's FIN,\\nown FIN not acked yet",
+    [sTW] = "answered the peer's FIN",
+    [sTC] = "from CLOSING, by an ACK:\\nits FIN again reopens it",
+    [sTX] = "from CLOSING, by the peer's\\nFIN again: its own crossed it",
+    [sLC] = "after LAST_ACK:\\nits FIN again reopens it",
 };
 
 /* What the event is, for the endpoint on side dir of the segment. */
@@ -90,15 +93,16 @@ event_text(ts_dir dir, ts_event ev)
     static const char *const send[TS_NEVENTS] = {
         [TS_EV_SYN] = "sends SYN", [TS_EV_SYNACK] = "sends SYN-ACK",
         [TS_EV_ACK_SYN] = "sends ACK of peer's SYN", [TS_EV_FIN] = "sends FIN",
+        [TS_EV_FIN_X] = "sends FIN\\n(crossing the peer's)",
         [TS_EV_ACK_FIN] = "sends ACK of peer's FIN", [TS_EV_RST] = "sends RST",
     };
     static const char *const recv[TS_NEVENTS] = {
         [TS_EV_SYN] = "receives SYN",
         [TS_EV_ACK_SYN] = "receives ACK of its SYN",
         [TS_EV_ACK_SYN_X] = "receives ACK of its SYN\\n(peer's SYN seen first)",
-        [TS_EV_FIN] = "receives FIN",
+        [TS_EV_FIN] = "receives FIN\\n(crossing its own)",
         [TS_EV_ACK_FIN] = "receives ACK of its FIN",
-        [TS_EV_ACK_FIN_X] = "receives ACK of its FIN\\n(peer's FIN seen first)",
+        [TS_EV_ACK_FIN_X] = "receives ACK of its FIN\\n(in the peer's FIN again)",
         [TS_EV_RST] = "receives RST",
     };
     const char *t = dir == TS_DIR_SEND ? send[ev] : recv[ev];
@@ -109,7 +113,8 @@ event_text(ts_dir dir, ts_event ev)
 static int
 crossed(ts_event ev)
 {
-    return ev == TS_EV_ACK_SYN ? TS_EV_ACK_SYN_X : ev == TS_EV_ACK_FIN ? TS_EV_ACK_FIN_X : -1;
+    return ev == TS_EV_ACK_SYN ? TS_EV_ACK_SYN_X : ev == TS_EV_ACK_FIN ? TS_EV_ACK_FIN_X
+         : ev == TS_EV_FIN ? TS_EV_FIN_X : -1;
 }
 
 #define ANY TS_FSM_NSTATES          /* the "any state" node */

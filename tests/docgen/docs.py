@@ -168,6 +168,40 @@ def field_table(rows, values):
     return out
 
 
+# How `-G defaultprefs` words what a preference accepts depends on the
+# release (docs/compat.md): 4.0 and 4.4 list an enum's descriptions ("One
+# of: Off, On every segment"); 4.6 lists its names ("One of: off, always"),
+# then the descriptions ("Equivalently, one of: ..."), and writes "true or
+# false" where 4.0 and 4.4 write "TRUE or FALSE".  The reference keeps the
+# 4.0 wording on every release; where names are listed, there must be one
+# per description.
+def accepted(pref, comments):
+    """(what the preference accepts, in the 4.0 wording; the other lines)"""
+    one_of = equivalently = None
+    accepts, rest = [], []
+    for c in comments:
+        if c.startswith("One of: "):
+            one_of = c[len("One of: "):]
+        elif c.startswith("Equivalently, one of: "):
+            equivalently = c[len("Equivalently, one of: "):]
+        elif re.match(r"(?i)true or false \(case-insensitive\)", c):
+            accepts.append("TRUE or FALSE (case-insensitive)")
+        elif re.match(r"(A decimal|A hexadecimal|A string|\(case)", c):
+            accepts.append(c)
+        else:
+            rest.append(c)
+    if equivalently is not None:
+        names, descriptions = one_of.split(", "), equivalently.split(", ")
+        if len(names) != len(descriptions) or not all(re.match(r"^[a-z0-9_-]+$", n)
+                                                        for n in names):
+            raise SystemExit("%s: names %r do not match descriptions %r"
+                             % (pref, names, descriptions))
+        one_of = equivalently
+    if one_of is not None:
+        accepts.insert(0, "One of: " + one_of)
+    return accepts, rest
+
+
 def prefs_table(text):
     out = ["| preference | default | accepts | description |", "|---|---|---|---|"]
     for block in text.split("\n\n"):
@@ -176,9 +210,8 @@ def prefs_table(text):
         if not m:
             continue
         comments = [line[1:].strip() for line in lines[:-1] if line.startswith("#")]
-        accepts = [c for c in comments if re.match(r"(One of:|A decimal|A hexadecimal|TRUE or|"
-                                                   r"A string|\(case)", c)]
-        desc = " ".join(c for c in comments if c not in accepts)
+        accepts, rest = accepted(m.group(1), comments)
+        desc = " ".join(rest)
         out.append("| `%s` | %s | %s | %s |" % (m.group(1), cell(m.group(2)),
                                                 cell(" ".join(accepts)), cell(desc)))
     return out

@@ -10,7 +10,8 @@ joined by a veth pair
 (offloads off, so checksums in the capture are valid; static neighbour
 entries, so no ARP/ND is ever needed), starts one socket agent per namespace
 (tests/kernel/agent.py, driven with JSON lines over stdin/stdout), captures
-TCP on veth-a with tcpdump and drives the two agents step by step through the
+TCP with tcpdump on the scenario's capture point (veth-a, the client side, or
+veth-b, the server side) and drives the two agents step by step through the
 scenario.  At every settled point it runs `ss -tanH` in both namespaces and
 stores the output as an oracle next to the capture:
 
@@ -29,8 +30,14 @@ the sender's egress (before the capture point, so the capture shows when they
 really hit the wire) and released on command.  A tbf with a 1 kbit/s rate is
 blocked by queueing a 1400-byte UDP filler at its head; releasing means
 changing the rate to 10 Gbit/s and kicking the queue with another datagram.
-The UDP fillers are not in the capture (filter "tcp").  Drops are done with
-nftables in the namespaces.
+The UDP fillers are not in the capture (filter "tcp").
+
+Loss is made with nftables in the namespaces (Env.drop): a rule on the
+output hook drops a segment before the wire, so no capture point ever has
+it; a rule on the input hook drops it after the wire, so both veths capture
+it but the receiving TCP never gets it.  Each rule drops exactly one
+segment (an nftables byte quota sized for one segment, see Env.drop) and
+counts what it dropped; the counts are checked and stored in the .ss.json.
 
 Forged, illegal and spoofed segments (illegal_*, syn_flood_cookies,
 rst_into_time_wait) are built with scapy and sent by the agent through a raw
@@ -79,6 +86,8 @@ DEFAULT_OUT = os.path.join(REPO, "sample-captures", "kernel")
 A4, B4 = "10.99.0.1", "10.99.0.2"
 A6, B6 = "fd00:99::1", "fd00:99::2"
 DEV_A, DEV_B = "veth-a", "veth-b"
+CAPTURE_POINTS = {"a": "veth in namespace a (client side)",
+                  "b": "veth in namespace b (server side)"}
 SNAPLEN = 256         # every segment we send fits, so checksums stay verifiable
 SETTLE = 0.4          # seconds between the last action and a snapshot
 HOLD_RATE = "1kbit"   # tbf rate while a gate is held
@@ -177,6 +186,7 @@ class Env:
         self.problems = []
         self.gates = {}
         self.cleaned = False
+        self.drops = []          # nft drop rules (Env.drop)
         self.notes_extra = []    # sentences appended to the scenario's notes
         self.doc_extra = {}      # extra keys for <name>.ss.json
         LIVE_ENVS.append(self)
@@ -224,11 +234,11 @@ class Env:
     def b(self):
         return self.agents["b"]
 
-    def start_capture(self):
+    def start_capture(self, side="a"):
         self.pcap_tmp = os.path.join(self.tmp, "capture.pcap")
         self.tcpdump_err = open(os.path.join(self.tmp, "tcpdump.err"), "w+")
         self.tcpdump = subprocess.Popen(
-            ["ip", "netns", "exec", self.ns["a"], "tcpdump", "-i", DEV_A, "-n",
+            ["ip", "netns", "exec", self.ns[side], "tcpdump", "-i", self.dev[side], "-n",
              "--immediate-mode", "-s", str(SNAPLEN), "-U", "-Z", "root",
              "-w", self.pcap_tmp, "tcp"],
             stdout=subprocess.DEVNULL, stderr=self.tcpdump_err)
@@ -349,6 +359,74 @@ class Env:
 
     def nft_flush(self, side):
         run(["nft", "flush", "ruleset"], ns=self.ns[side])
+
+    # -- loss ------------------------------------------------------------------------
+    def drop(self, side, hook, match, what, max_len=99):
+        """Drop the next segment matching `match` (nft syntax) in namespace `side`:
+        hook "output" drops it before the wire (no capture has it), "input" after the
+        wire (both veths capture it, the receiving TCP never gets it).
+
+        One segment: nftables quotas count bytes, so the rule carries its own
+        "quota until max_len+1 bytes", which the first matching segment (at most
+        max_len bytes, IP header included) leaves unexhausted and the second (at
+        least (max_len+1)/2 bytes) exhausts; the rule's counter (after the quota)
+        counts the drops, and the recorder requires exactly one per rule.  Every
+        rule has its own quota, so two rules drop two segments."""
+        assert hook in ("input", "output")
+        idx = len(self.drops)
+        if not any(d["side"] == side for d in self.drops):
+            self.nft(side, """
+table inet loss {
+  chain input { type filter hook input priority 0; policy accept; }
+  chain output { type filter hook output priority 0; policy accept; }
+}
+""")
+        self.nft(side, 'add rule inet loss %s %s quota until %d bytes counter drop comment "d%d"\n'
+                 % (hook, match, max_len + 1, idx))
+        self.drops.append({"side": side, "hook": hook, "match": match, "what": what,
+                           "comment": "d%d" % idx})
+
+    def dropped(self, idx):
+        """How many segments drop rule idx (in the order of Env.drop) has dropped."""
+        d = self.drops[idx]
+        if "dropped" in d:
+            return d["dropped"]
+        rules = json.loads(run(["nft", "-j", "list", "table", "inet", "loss"],
+                               ns=self.ns[d["side"]]).stdout)
+        for x in rules["nftables"]:
+            r = x.get("rule")
+            if r and r.get("comment") == d["comment"]:
+                return next(e["counter"]["packets"] for e in r["expr"] if "counter" in e)
+        raise RecorderError("drop rule %s not found" % d["comment"])
+
+    def drop_counts(self):
+        """The drop rules for the .ss.json: where, what, how many dropped."""
+        out = []
+        for i, d in enumerate(self.drops):
+            where = ("namespace %s, %s hook (%s)" %
+                     (d["side"], d["hook"], "before the wire, not captured" if d["hook"] == "output"
+                      else "after the wire, captured, never delivered"))
+            out.append({"where": where, "what": d["what"], "nft": d["match"],
+                        "dropped": self.dropped(i)})
+        return out
+
+    def wait_capture(self, cond, what, timeout=6.0):
+        """Wait until cond(the segments captured so far) holds (tcpdump -U writes
+        every packet at once)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if cond(self.captured()):
+                return
+            time.sleep(0.05)
+        raise RecorderError("timed out waiting for %s in the capture" % what)
+
+    def wait_gate(self, side, gate, qlen, timeout=5.0):
+        """Wait until a held gate has at least qlen packets queued (filler included)."""
+        deadline = time.time() + timeout
+        while self.gate_backlog(side, gate) < qlen:
+            if time.time() > deadline:
+                raise RecorderError("gate %s/%s: fewer than %d packets queued" % (side, gate, qlen))
+            time.sleep(0.02)
 
     # -- gates: holdable tbf queues on a side's egress -----------------------------
     def install_gate(self, side):
@@ -570,6 +648,7 @@ class Scenario:
         self.check = None
         self.max_size = 20 * 1024   # capture size limit (bytes)
         self.counters = False       # store TCP MIB counter deltas of both namespaces
+        self.capture = "a"          # capture point: "a" (veth-a, client side) or "b"
 
 
 def probe_port(sc, i):
@@ -580,12 +659,14 @@ def probe_port(sc, i):
 SCENARIOS = []
 
 
-def scenario(name, n, description, family="inet", notes=None, max_size=None, counters=False):
+def scenario(name, n, description, family="inet", notes=None, max_size=None, counters=False,
+             capture="a"):
     def deco(fn):
         sc = Scenario(name, n, description, family)
         sc.run = fn
         sc.notes = notes
         sc.counters = counters
+        sc.capture = capture
         if max_size:
             sc.max_size = max_size
         SCENARIOS.append(sc)
@@ -899,9 +980,7 @@ def sc_simultaneous_close(e, sc):
                settle=0.2, unobservable="both FINs are held in tbf queues: not on the wire yet")
     e.release("a", "fin")
     e.release("b", "fin")
-    e.snapshot("FINs crossed, ACKs held", ["CLOSING"], ["LISTEN", "CLOSING"], settle=0.2,
-               unobservable="each side's ACK of the other's FIN is held in a tbf queue: a received "
-                            "FIN shows when its answer is captured")
+    e.snapshot("FINs crossed, ACKs held", ["CLOSING"], ["LISTEN", "CLOSING"], settle=0.2)
     e.release("a", "other")
     e.release("b", "other")
     e.snapshot("after the ACKs", ["TIME-WAIT"], ["LISTEN", "TIME-WAIT"])
@@ -1586,6 +1665,560 @@ def ck_server_reset(c):
     c.expect(c.p[-1]["no"] == r[0]["no"] if r else False, "RST must be the last segment")
 
 
+# ---------------------------------------------------------------------------
+# loss: segments dropped with nftables before the wire (output hook: no
+# capture has them) or after it (input hook: captured, never delivered)
+# ---------------------------------------------------------------------------
+SLOW_RTO = ("The namespace that retransmits uses net.ipv4.tcp_early_retrans=0 (no tail loss probe) "
+            "and net.ipv4.tcp_rto_min_us=1000000, so that a snapshot fits before the "
+            "retransmission.")
+FIN_GATES = ("Each side's egress has two tbf gates (htb u32 classifier): IPv4 TCP segments with "
+             "FIN, and everything else; only the FIN gates are held.")
+
+
+def slow_retransmissions(e, *sides):
+    for side in sides:
+        e.sysctl(side, "net.ipv4.tcp_early_retrans", 0)
+        e.sysctl(side, "net.ipv4.tcp_rto_min_us", 1000000)
+
+
+def pure_ack(sc, to_server):
+    """nft match: a segment with ACK as its only flag (PSH excluded too: no data is sent
+    while such a rule is armed), to or from the server port."""
+    return "tcp %s %d tcp flags & (fin | syn | rst | psh | ack) == ack" % (
+        "dport" if to_server else "sport", sc.sport)
+
+
+def fin_to_server(sc):
+    return "tcp dport %d tcp flags & fin == fin" % sc.sport
+
+
+def count(pkts, d, *flags, no=()):
+    return len([p for p in pkts if p["dir"] == d and has(p, *flags, no=no)])
+
+
+def close_both_held(e):
+    """Hold both FIN gates, close() both sides at the same moment."""
+    for side in "ab":
+        e.hold(side, "fin")
+    e.a.start("close", name="c")
+    e.b.start("close", name="s")
+    e.a.wait()
+    e.b.wait()
+    e.snapshot("both close()d at once, both FINs held", ["FIN-WAIT-1"], ["LISTEN", "FIN-WAIT-1"],
+               settle=0.2, unobservable="both FINs are held in tbf queues: not on the wire yet")
+
+
+def check_crossed(c, nc, ns):
+    """nc client FINs and ns server FINs (retransmissions of one FIN each); the first two
+    cross; a retransmission acks the other side's FIN.  Returns (client FINs, server FINs)."""
+    c.handshake()
+    c.no_rst()
+    fc, fs = c.fins("c2s"), c.fins("s2c")
+    if not c.expect(len(fc) == nc and len(fs) == ns,
+                    "expected %d client and %d server FINs, got %d and %d" % (nc, ns, len(fc), len(fs))):
+        return None
+    c.expect(fc[0]["ack"] != seg_end(fs[0]) and fs[0]["ack"] != seg_end(fc[0]),
+             "the first FINs must cross (neither acks the other)")
+    c.expect(len({x["seq"] for x in fc}) == 1 and len({x["seq"] for x in fs}) == 1,
+             "later FINs must be retransmissions")
+    c.expect(all(x["ack"] == seg_end(fs[0]) for x in fc[1:]) and
+             all(x["ack"] == seg_end(fc[0]) for x in fs[1:]),
+             "every FIN retransmission must ack the other side's FIN")
+    return fc, fs
+
+
+@scenario("crossed_fins_acks_lost", 21,
+          "Simultaneous close, both ACKs lost before the wire: both applications close() at the "
+          "same moment while the FINs are held in tbf queues; the FINs cross and both sides go "
+          "FIN-WAIT-1 -> CLOSING; each side's ACK of the other's FIN is dropped on its own output "
+          "hook. Both FINs are retransmitted (held again, so that they cross again), and each "
+          "retransmission now acknowledges the other side's FIN: each side goes CLOSING -> "
+          "TIME-WAIT on the other's retransmission, which Linux consumes without an answer, so "
+          "nothing follows.",
+          notes=FIN_GATES + " " + SLOW_RTO.replace("The namespace that retransmits uses",
+                                                  "Both namespaces use"))
+def sc_crossed_fins_acks_lost(e, sc):
+    slow_retransmissions(e, "a", "b")
+    for side in "ab":
+        e.install_fin_gates(side)
+    connect_accept(e, sc)
+    exchange(e)
+    e.snapshot("established, data exchanged", *EST)
+    e.drop("a", "output", pure_ack(sc, True), "the client's ACK of the server's FIN")
+    e.drop("b", "output", pure_ack(sc, False), "the server's ACK of the client's FIN")
+    close_both_held(e)
+    e.release("a", "fin")
+    e.release("b", "fin")
+    for side in "ab":
+        e.hold(side, "fin")
+    e.snapshot("FINs crossed, both ACKs dropped before the wire", ["CLOSING"], ["LISTEN", "CLOSING"],
+               settle=0.2)
+    for side in "ab":
+        e.wait_gate(side, "fin", 2)
+    e.release("a", "fin")
+    e.release("b", "fin")
+    e.snapshot("after the crossed FIN retransmissions", ["TIME-WAIT"], ["LISTEN", "TIME-WAIT"])
+
+
+@checker("crossed_fins_acks_lost")
+def ck_crossed_fins_acks_lost(c):
+    r = check_crossed(c, 2, 2)
+    if r:
+        first = min(r[0][0]["no"], r[1][0]["no"])
+        c.expect(not [x for x in c.p if x["no"] > first and "FIN" not in x["flags"]],
+                 "only the FINs may follow the close (both ACKs dropped, the retransmissions "
+                 "unanswered)")
+
+
+@scenario("crossed_fins_one_ack_lost", 22,
+          "Simultaneous close, one ACK lost after the wire: the FINs cross as in "
+          "crossed_fins_acks_lost, while both ACKs are held in tbf queues; then the client's ACK of the server's FIN arrives (server CLOSING "
+          "-> TIME-WAIT), the server's ACK of the client's FIN is captured but dropped on the "
+          "client's input hook, so the client stays CLOSING and retransmits its FIN, which now "
+          "acknowledges the server's FIN; the server answers it from TIME-WAIT and the client "
+          "goes to TIME-WAIT.",
+          notes=FIN_GATES.replace("only the FIN gates are held", "both are held") + " " +
+          SLOW_RTO.replace("The namespace that retransmits uses", "Both namespaces use") +
+          " (Without it the server's tail loss probe retransmits its held FIN as soon as the "
+          "gate opens, acknowledging the client's FIN.)",
+          capture="b")
+def sc_crossed_fins_one_ack_lost(e, sc):
+    slow_retransmissions(e, "a", "b")
+    for side in "ab":
+        e.install_fin_gates(side)
+    connect_accept(e, sc)
+    exchange(e)
+    e.snapshot("established, data exchanged", *EST)
+    e.drop("a", "input", pure_ack(sc, False), "the server's ACK of the client's FIN")
+    for side in "ab":
+        e.hold(side, "other")
+    close_both_held(e)
+    e.release("a", "fin")
+    e.release("b", "fin")
+    e.snapshot("FINs crossed, ACKs held", ["CLOSING"], ["LISTEN", "CLOSING"], settle=0.2)
+    e.release("a", "other")
+    e.release("b", "other")
+    e.snapshot("both ACKs sent; the server's ACK dropped at the client's input",
+               ["CLOSING"], ["LISTEN", "TIME-WAIT"], settle=0.2,
+               unobservable="the server's ACK of the client's FIN is in the capture but was dropped "
+                            "on the client's input hook (after the wire): the client is still CLOSING")
+    e.wait_capture(lambda pk: count(pk, "c2s", "FIN") >= 2 and pk[-1]["dir"] == "s2c",
+                   "the client's FIN retransmission and the server's answer")
+    e.snapshot("after the client's FIN retransmission and the server's ACK from TIME-WAIT",
+               ["TIME-WAIT"], ["LISTEN", "TIME-WAIT"])
+
+
+@checker("crossed_fins_one_ack_lost")
+def ck_crossed_fins_one_ack_lost(c):
+    r = check_crossed(c, 2, 1)
+    if not r:
+        return
+    fc, fs = r
+    after = [x for x in c.p if x["no"] > max(fc[0]["no"], fs[0]["no"]) and "FIN" not in x["flags"]]
+    want = [("c2s", seg_end(fs[0])), ("s2c", seg_end(fc[0]))]
+    c.expect(sorted((x["dir"], x["ack"]) for x in after if x["no"] < fc[1]["no"]) == sorted(want),
+             "each side must ACK the other's FIN once before the retransmission")
+    last = c.p[-1]
+    c.expect(last["no"] > fc[1]["no"] and last["dir"] == "s2c" and has(last, "ACK", no=("FIN",))
+             and last["ack"] == seg_end(fc[0]), "the server must answer the retransmission last")
+
+
+@scenario("fin_lost_after_wire", 23,
+          "The client close()s; its FIN is captured but dropped on the server's input hook, so the "
+          "server stays ESTABLISHED; the client retransmits the FIN, the server ACKs it "
+          "(CLOSE-WAIT), reads EOF and close()s.",
+          notes=SLOW_RTO, capture="b")
+def sc_fin_lost_after_wire(e, sc):
+    slow_retransmissions(e, "a")
+    connect_accept(e, sc)
+    exchange(e)
+    e.snapshot("established, data exchanged", *EST)
+    e.drop("b", "input", fin_to_server(sc), "the client's FIN")
+    e.a.call("close", name="c")
+    e.snapshot("client close()d; its FIN captured, dropped at the server's input",
+               ["FIN-WAIT-1"], ["LISTEN", "ESTAB"], settle=0.3)
+    e.wait_capture(lambda pk: count(pk, "c2s", "FIN") >= 2 and pk[-1]["dir"] == "s2c",
+                   "the client's FIN retransmission and the server's ACK")
+    e.snapshot("after the client's FIN retransmission and the server's ACK",
+               ["FIN-WAIT-2"], ["LISTEN", "CLOSE-WAIT"])
+    expect_eof(e, "b", "s")
+    e.b.call("close", name="s")
+    e.snapshot("after server close()", ["TIME-WAIT"], ["LISTEN"])
+
+
+def check_fin_again(c, n_first):
+    """The client's FIN captured n_first times before the server acks it, then a four-way close."""
+    c.handshake()
+    c.no_rst()
+    fc, fs = c.fins("c2s"), c.fins("s2c")
+    if not c.expect(len(fc) == n_first and len(fs) == 1 and len({x["seq"] for x in fc}) == 1,
+                    "expected %d client FIN(s) with one sequence number and one server FIN"
+                    % n_first):
+        return
+    end = seg_end(fc[0])
+    acked = [x for x in c.p if x["dir"] == "s2c" and x["ack"] == end]
+    c.expect(acked and acked[0]["no"] > fc[-1]["no"], "the server acks the client's FIN only "
+                                                      "after its last transmission")
+    c.expect(fs[0]["ack"] == end, "the server's FIN must ack the client's FIN")
+    last = c.p[-1]
+    c.expect(last["dir"] == "c2s" and has(last, "ACK", no=("FIN",)) and last["ack"] == seg_end(fs[0]),
+             "last segment is not the ACK of the server's FIN")
+
+
+@checker("fin_lost_after_wire")
+def ck_fin_lost_after_wire(c):
+    check_fin_again(c, 2)
+
+
+@scenario("fin_lost_before_wire", 24,
+          "The client close()s; its FIN is dropped on the client's output hook, before the wire, so "
+          "the capture first shows the retransmitted FIN; the server ACKs it (CLOSE-WAIT), reads "
+          "EOF and close()s.",
+          notes=SLOW_RTO)
+def sc_fin_lost_before_wire(e, sc):
+    slow_retransmissions(e, "a")
+    connect_accept(e, sc)
+    exchange(e)
+    e.snapshot("established, data exchanged", *EST)
+    e.drop("a", "output", fin_to_server(sc), "the client's FIN")
+    e.a.call("close", name="c")
+    e.snapshot("client close()d; its FIN dropped before the wire", ["FIN-WAIT-1"], ["LISTEN", "ESTAB"],
+               settle=0.3, unobservable="the client's FIN was dropped on its output hook, before the "
+                                        "capture point: nothing on the wire shows that it closed")
+    e.wait_capture(lambda pk: count(pk, "c2s", "FIN") >= 1 and pk[-1]["dir"] == "s2c",
+                   "the client's FIN retransmission and the server's ACK")
+    e.snapshot("after the client's FIN retransmission and the server's ACK",
+               ["FIN-WAIT-2"], ["LISTEN", "CLOSE-WAIT"])
+    expect_eof(e, "b", "s")
+    e.b.call("close", name="s")
+    e.snapshot("after server close()", ["TIME-WAIT"], ["LISTEN"])
+
+
+@checker("fin_lost_before_wire")
+def ck_fin_lost_before_wire(c):
+    check_fin_again(c, 1)
+
+
+@scenario("synack_ack_lost_after_wire", 25,
+          "The client's handshake ACK is captured but dropped on the server's input hook: the "
+          "client is ESTABLISHED while the server is still SYN-RECEIVED; the server retransmits "
+          "its SYN-ACK after 1 s, the client ACKs it again and the connection establishes; then "
+          "data and a client-first close.",
+          notes="The drop rule matches the first pure ACK to the server port.", capture="b")
+def sc_synack_ack_lost_after_wire(e, sc):
+    listen(e, sc)
+    e.drop("b", "input", pure_ack(sc, True), "the client's handshake ACK")
+    client_socket(e, sc)
+    e.a.call("connect", name="c", addr=sc.b_addr, port=sc.sport)
+    e.snapshot("client connect() returned; its ACK captured, dropped at the server's input",
+               ["ESTAB"], ["LISTEN", "SYN-RECV"], settle=0.3,
+               unobservable="the client's handshake ACK is in the capture but was dropped on the "
+                            "server's input hook (after the wire): the server is still SYN-RECEIVED")
+    e.b.call("accept", {"name": "l", "as": "s", "timeout": 5})
+    e.snapshot("after the SYN-ACK retransmission and the client's ACK", *EST)
+    exchange(e)
+    e.a.call("close", name="c")
+    e.snapshot("after client close()", ["FIN-WAIT-2"], ["LISTEN", "CLOSE-WAIT"])
+    expect_eof(e, "b", "s")
+    e.b.call("close", name="s")
+    e.snapshot("after server close()", ["TIME-WAIT"], ["LISTEN"])
+
+
+@checker("synack_ack_lost_after_wire")
+def ck_synack_ack_lost_after_wire(c):
+    p = c.p
+    if not c.expect(len(p) >= 5, "capture too short"):
+        return
+    c.handshake()
+    c.expect(has(p[3], "SYN", "ACK") and p[3]["seq"] == p[1]["seq"] and p[3]["dir"] == "s2c",
+             "frame 4 must be the server's SYN-ACK retransmission")
+    c.expect(p[4]["dir"] == "c2s" and has(p[4], "ACK", no=("SYN", "FIN", "RST")),
+             "frame 5 must be the client's ACK again")
+    c.no_rst()
+    c.four_way("c2s")
+
+
+@scenario("last_ack_lost_before_wire", 26,
+          "The client close()s first; when the server close()s, the client's ACK of its FIN (the "
+          "last ACK) is dropped on the client's output hook: the client is in TIME-WAIT, the "
+          "server in LAST-ACK; the server retransmits its FIN to the client in TIME-WAIT, which "
+          "ACKs it again, and the server is CLOSED.",
+          notes=SLOW_RTO)
+def sc_last_ack_lost_before_wire(e, sc):
+    slow_retransmissions(e, "b")
+    connect_accept(e, sc)
+    exchange(e)
+    e.snapshot("established, data exchanged", *EST)
+    e.a.call("close", name="c")
+    e.snapshot("after client close()", ["FIN-WAIT-2"], ["LISTEN", "CLOSE-WAIT"])
+    expect_eof(e, "b", "s")
+    e.drop("a", "output", pure_ack(sc, True), "the client's ACK of the server's FIN")
+    e.b.call("close", name="s")
+    e.snapshot("after server close(); the client's last ACK dropped before the wire",
+               ["TIME-WAIT"], ["LISTEN", "LAST-ACK"], settle=0.3,
+               unobservable="the client's ACK of the server's FIN was dropped on the client's output "
+                            "hook, before the capture point: a received FIN shows in the receiver's "
+                            "state when its answer is captured")
+    e.wait_capture(lambda pk: count(pk, "s2c", "FIN") >= 2 and pk[-1]["dir"] == "c2s",
+                   "the server's FIN retransmission and the client's ACK")
+    e.snapshot("after the server's FIN retransmission and the client's ACK from TIME-WAIT",
+               ["TIME-WAIT"], ["LISTEN"])
+
+
+def check_last_ack(c, n_server_fins, n_answers):
+    c.handshake()
+    c.no_rst()
+    fc, fs = c.fins("c2s"), c.fins("s2c")
+    if not c.expect(len(fc) == 1 and len(fs) == n_server_fins and len({x["seq"] for x in fs}) == 1,
+                    "expected one client FIN and %d server FINs (one sequence number)" % n_server_fins):
+        return
+    answers = [x for x in c.p if x["dir"] == "c2s" and has(x, "ACK", no=("FIN",))
+               and x["ack"] == seg_end(fs[0])]
+    c.expect(len(answers) == n_answers, "expected %d captured client ACK(s) of the server's FIN, "
+                                        "got %d" % (n_answers, len(answers)))
+    c.expect(c.p[-1]["no"] == answers[-1]["no"] if answers else False,
+             "the last segment must be the client's ACK of the server's FIN")
+    c.expect(answers and answers[-1]["no"] > fs[-1]["no"], "the client answers the last FIN")
+
+
+@checker("last_ack_lost_before_wire")
+def ck_last_ack_lost_before_wire(c):
+    check_last_ack(c, 2, 1)
+
+
+@scenario("last_ack_lost_after_wire", 27,
+          "The client close()s first; the client's ACK of the server's FIN (the last ACK) is "
+          "captured but dropped on the server's input hook, so the server stays LAST-ACK and "
+          "retransmits its FIN to the client in TIME-WAIT; the client's answer to that is dropped "
+          "on the client's output hook (before the wire), so the server retransmits again; the "
+          "client's second answer arrives and the server is CLOSED.",
+          notes=SLOW_RTO, capture="b")
+def sc_last_ack_lost_after_wire(e, sc):
+    slow_retransmissions(e, "b")
+    connect_accept(e, sc)
+    exchange(e)
+    e.snapshot("established, data exchanged", *EST)
+    e.a.call("close", name="c")
+    e.snapshot("after client close()", ["FIN-WAIT-2"], ["LISTEN", "CLOSE-WAIT"])
+    expect_eof(e, "b", "s")
+    e.drop("b", "input", pure_ack(sc, True), "the client's ACK of the server's FIN")
+    e.b.call("close", name="s")
+    e.snapshot("after server close(); the client's last ACK captured, dropped at the server's input",
+               ["TIME-WAIT"], ["LISTEN", "LAST-ACK"], settle=0.3,
+               unobservable="the client's ACK of the server's FIN is in the capture but was dropped on "
+                            "the server's input hook (after the wire): the server is still LAST-ACK")
+    e.drop("a", "output", pure_ack(sc, True), "the client's answer to the server's first FIN "
+                                              "retransmission")
+    e.wait_capture(lambda pk: count(pk, "s2c", "FIN") >= 2, "the server's FIN retransmission")
+    e.snapshot("after the server's FIN retransmission; the client's answer dropped before the wire",
+               ["TIME-WAIT"], ["LISTEN", "LAST-ACK"], settle=0.3)
+    e.wait_capture(lambda pk: count(pk, "s2c", "FIN") >= 3 and pk[-1]["dir"] == "c2s",
+                   "the server's second FIN retransmission and the client's ACK")
+    e.snapshot("after the second FIN retransmission and the client's ACK", ["TIME-WAIT"], ["LISTEN"])
+
+
+@checker("last_ack_lost_after_wire")
+def ck_last_ack_lost_after_wire(c):
+    check_last_ack(c, 3, 2)
+
+
+@scenario("fin_wait2_timeout", 28,
+          "The client close()s; the server ACKs (client FIN-WAIT-2, server CLOSE-WAIT) and keeps "
+          "its end open; with net.ipv4.tcp_fin_timeout=1 in the client namespace the orphaned "
+          "FIN-WAIT-2 socket is gone after 1 s, silently; then the server sends data, and the "
+          "client kernel, which has no socket for it any more, answers with an RST (seq = the "
+          "data's ack number, no ACK flag), which resets the server.")
+def sc_fin_wait2_timeout(e, sc):
+    e.sysctl("a", "net.ipv4.tcp_fin_timeout", 1)
+    connect_accept(e, sc)
+    exchange(e)
+    e.snapshot("established, data exchanged", *EST)
+    e.a.call("close", name="c")
+    e.snapshot("after client close()", ["FIN-WAIT-2"], ["LISTEN", "CLOSE-WAIT"], settle=0.3)
+    e.snapshot("the client's FIN-WAIT-2 timer expired (net.ipv4.tcp_fin_timeout=1)",
+               [], ["LISTEN", "CLOSE-WAIT"], settle=1.2,
+               unobservable="the client's FIN-WAIT-2 timer expired, which sends nothing: only the "
+                            "RST its kernel sends for the server's next segment shows the socket is "
+                            "gone")
+    expect_eof(e, "b", "s")
+    e.b.call("send", name="s", n=50, pattern=SERVER_MSG)
+    e.snapshot("after the server's data and the client kernel's RST", [], ["LISTEN"])
+    r = e.b.call("error_of", name="s")
+    if r.get("error") != "EPIPE":   # a RST in CLOSE-WAIT: EPIPE (tcp_reset)
+        e.problems.append("server socket after the RST: expected EPIPE, got %r" % r)
+
+
+@checker("fin_wait2_timeout")
+def ck_fin_wait2_timeout(c):
+    c.handshake()
+    fc = c.fins("c2s")
+    if not c.expect(len(fc) == 1 and not c.fins("s2c"), "expected one client FIN, no server FIN"):
+        return
+    r = c.rsts()
+    if not c.expect(len(r) == 1 and r[0]["dir"] == "c2s" and is_flags(r[0], "RST"),
+                    "expected one RST (no ACK), from the client"):
+        return
+    data = [x for x in c.p if x["dir"] == "s2c" and x["len"] > 0 and x["no"] > fc[0]["no"]]
+    c.expect(len(data) == 1 and data[0]["no"] == r[0]["no"] - 1,
+             "the RST must answer the server's one data segment after the client's FIN")
+    c.expect(r[0]["seq"] == seg_end(fc[0]) & M32, "RST seq must be the client's SND.NXT (after its FIN)")
+    c.expect(c.p[-1]["no"] == r[0]["no"], "the RST must be the last segment")
+
+
+@scenario("abort_unacked_data", 29,
+          "Abort with data in flight: the client sends 120 bytes, which are captured but dropped "
+          "on the server's input hook; before its retransmission the client sets SO_LINGER {on, "
+          "0} and close()s: its RST carries seq = its SND.NXT, past the lost data, so the server "
+          "(RCV.NXT still before the data) finds it in the window but not exact and sends a "
+          "challenge ACK (RFC 5961); the client kernel, without a socket, answers that with an "
+          "RST at the challenge ACK's ack number, which resets the server.",
+          notes=SLOW_RTO)
+def sc_abort_unacked_data(e, sc):
+    slow_retransmissions(e, "a")
+    connect_accept(e, sc)
+    exchange(e)
+    e.snapshot("established, data exchanged", *EST)
+    e.drop("b", "input", "tcp dport %d ip length > 100" % sc.sport, "the client's 120 bytes",
+           max_len=199)
+    e.a.call("send", name="c", n=120, pattern=CLIENT_MSG)
+    e.snapshot("the client sent 120 bytes, captured, dropped at the server's input",
+               ["ESTAB"], ["LISTEN", "ESTAB"], settle=0.3)
+    e.a.call("linger", name="c", onoff=1, linger=0)
+    e.a.call("close", name="c")
+    e.snapshot("after the client's abort with its data unacknowledged", [], ["LISTEN"])
+    r = e.b.call("recv", name="s", n=1, timeout=1, check=False)
+    if r.get("error") != "ECONNRESET":
+        e.problems.append("server recv after RST: expected ECONNRESET, got %r" % r)
+
+
+@checker("abort_unacked_data")
+def ck_abort_unacked_data(c):
+    c.handshake()
+    c.expect(not c.fins("c2s") and not c.fins("s2c"), "no FIN expected")
+    data = [x for x in c.p if x["dir"] == "c2s" and x["len"] == 120]
+    if not c.expect(len(data) == 1, "expected the client's 120 bytes once"):
+        return
+    tail = [x for x in c.p if x["no"] > data[0]["no"]]
+    d0, d1 = data[0]["seq"], seg_end(data[0]) & M32
+    ok = c.expect(len(tail) == 3, "expected RST, challenge ACK, RST after the data, got %s"
+                  % [fmt_pkt(x) for x in tail])
+    if ok:
+        c.expect(tail[0]["dir"] == "c2s" and has(tail[0], "RST") and tail[0]["seq"] == d1,
+                 "the first RST must be the client's, at its SND.NXT past the data")
+        c.expect(tail[1]["dir"] == "s2c" and is_flags(tail[1], "ACK") and tail[1]["ack"] == d0,
+                 "then the server's challenge ACK, acking up to before the data")
+        c.expect(tail[2]["dir"] == "c2s" and is_flags(tail[2], "RST") and tail[2]["seq"] == d0,
+                 "then the client kernel's RST at the challenge ACK's ack number")
+
+
+@scenario("close_unread_rst_lost", 30,
+          "close() with unread data, its RST lost: the server sends data that the client "
+          "application never reads; the client close()s, so its kernel sends an RST instead of a "
+          "FIN, which is captured but dropped on the server's input hook; the server, still "
+          "ESTABLISHED, sends more data, and the client kernel (no socket) answers with another "
+          "RST, which resets the server.",
+          capture="b")
+def sc_close_unread_rst_lost(e, sc):
+    connect_accept(e, sc)
+    e.a.call("send", name="c", n=100, pattern=CLIENT_MSG)
+    e.b.call("recv", name="s", n=100)
+    e.b.call("send", name="s", n=160, pattern=SERVER_MSG)
+    snap = e.snapshot("established, 160 bytes unread in the client's receive queue", *EST)
+    if not re.match(r"ESTAB\s+160\s", snap["raw"]["a"]):
+        e.problems.append("client Recv-Q is not 160: %r" % snap["raw"]["a"])
+    # max_len 59: the RST/ACK with timestamps is 52 bytes, the kernel's later RST (no
+    # options) 40, so a 100-byte quota would take both
+    e.drop("b", "input", "tcp dport %d tcp flags & rst == rst" % sc.sport, "the client's RST",
+           max_len=59)
+    e.a.call("close", name="c")
+    e.snapshot("after the client's close() with unread data; its RST captured, dropped at the "
+               "server's input", [], ["LISTEN", "ESTAB"], settle=0.3,
+               unobservable="the client's RST is in the capture but was dropped on the server's "
+                            "input hook (after the wire): the server is still ESTABLISHED")
+    e.b.call("send", name="s", n=50, pattern=SERVER_MSG)
+    e.snapshot("after the server's data and the client kernel's second RST", [], ["LISTEN"])
+    r = e.b.call("recv", name="s", n=1, timeout=1, check=False)
+    if r.get("error") != "ECONNRESET":
+        e.problems.append("server recv after RST: expected ECONNRESET, got %r" % r)
+
+
+@checker("close_unread_rst_lost")
+def ck_close_unread_rst_lost(c):
+    c.handshake()
+    c.expect(not c.fins("c2s") and not c.fins("s2c"), "no FIN expected")
+    r = c.rsts()
+    if not c.expect(len(r) == 2 and all(x["dir"] == "c2s" for x in r),
+                    "expected two RSTs, both from the client"):
+        return
+    between = [x for x in c.p if r[0]["no"] < x["no"] < r[1]["no"]]
+    c.expect(len(between) == 1 and between[0]["dir"] == "s2c" and between[0]["len"] == 50,
+             "the server's 50 bytes must come between the RSTs")
+    c.expect(has(r[0], "RST", "ACK") and is_flags(r[1], "RST") and r[1]["seq"] == between[0]["ack"]
+             if between else False, "the second RST answers the data at its ack number")
+    c.expect(c.p[-1]["no"] == r[1]["no"], "the second RST must be the last segment")
+
+
+@scenario("simultaneous_open_synacks_lost", 31,
+          "Simultaneous open, both SYN-ACKs lost before the wire: both sides bind fixed ports and "
+          "connect() to each other while both SYNs are held in tbf queues; the SYNs cross and "
+          "both go SYN-SENT -> SYN-RECEIVED; each side's SYN-ACK is dropped on its own output "
+          "hook. The SYN-ACKs are retransmitted after 1 s and the connection establishes; then "
+          "data and a client-first close.",
+          notes="No listener; as in simultaneous_open, the SYNs are held on each side's egress for "
+                "~0.4 s, less than the 1 s initial RTO. Whichever SYN-ACK retransmission arrives "
+                "first establishes its receiver, which answers it with an ACK.",
+          capture="b")
+def sc_simultaneous_open_synacks_lost(e, sc):
+    for side in "ab":
+        e.install_gate(side)
+    client_socket(e, sc)
+    e.b.call("socket", name="s", family=sc.family)
+    e.b.call("bind", name="s", addr=sc.b_addr, port=sc.sport)
+    e.drop("a", "output", "tcp dport %d tcp flags & (syn | ack) == syn | ack" % sc.sport,
+           "the client's SYN-ACK")
+    e.drop("b", "output", "tcp sport %d tcp flags & (syn | ack) == syn | ack" % sc.sport,
+           "the server's SYN-ACK")
+    e.hold("a")
+    e.hold("b")
+    e.a.call("connect_nb", name="c", addr=sc.b_addr, port=sc.sport)
+    e.b.call("connect_nb", name="s", addr=sc.a_addr, port=sc.cport)
+    e.snapshot("both sides connect()ed, both SYNs held", ["SYN-SENT"], ["SYN-SENT"], settle=0.2,
+               unobservable="the SYNs are held in tbf queues: not on the wire yet")
+    e.release("a")
+    e.release("b")
+    e.snapshot("SYNs crossed; both SYN-ACKs dropped before the wire", ["SYN-RECV"], ["SYN-RECV"],
+               settle=0.3,
+               unobservable="each side's SYN-ACK was dropped on its own output hook, before the "
+                            "capture point: a received SYN shows in the receiver's state when its "
+                            "answer is captured")
+    for side, name in (("a", "c"), ("b", "s")):
+        r = e.agents[side].call("wait_connected", name=name, timeout=5)
+        if not r.get("connected"):
+            e.problems.append("side %s did not connect: %r" % (side, r))
+    e.snapshot("after the SYN-ACK retransmissions", ["ESTAB"], ["ESTAB"])
+    exchange(e)
+    e.a.call("close", name="c")
+    e.snapshot("after client close()", ["FIN-WAIT-2"], ["CLOSE-WAIT"])
+    expect_eof(e, "b", "s")
+    e.b.call("close", name="s")
+    e.snapshot("after server close()", ["TIME-WAIT"], [])
+
+
+@checker("simultaneous_open_synacks_lost")
+def ck_simultaneous_open_synacks_lost(c):
+    p = c.p
+    if not c.expect(len(p) >= 4, "capture too short"):
+        return
+    c.expect({x["dir"] for x in p[:2]} == {"c2s", "s2c"} and all(is_flags(x, "SYN") for x in p[:2]),
+             "the capture must start with one bare SYN from each side")
+    synacks = [x for x in p if has(x, "SYN", "ACK")]
+    c.expect(synacks and synacks[0]["t"] - p[1]["t"] > 0.5,
+             "the first SYN-ACK on the wire must be a retransmission (the first ones dropped)")
+    c.no_rst()
+    c.four_way("c2s")
+
+
 SCENARIOS_BY_NAME = {sc.name: sc for sc in SCENARIOS}
 
 
@@ -1615,7 +2248,7 @@ def record_once(sc, out_dir, kernel):
         env.start_agents()
         if sc.counters:
             before = {side: env.counters(side) for side in "ab"}
-        env.start_capture()
+        env.start_capture(sc.capture)
         sc.run(env, sc)
         time.sleep(0.1)
         env.stop_capture()
@@ -1636,13 +2269,18 @@ def record_once(sc, out_dir, kernel):
             "scenario": sc.name,
             "description": sc.description,
             "how": "recorded by tests/kernel/record.py on Linux %s" % kernel,
-            "capture_point": "veth in namespace a (client side)",
+            "capture_point": CAPTURE_POINTS[sc.capture],
         }
         notes = " ".join(([sc.notes] if sc.notes else []) + env.notes_extra)
         if notes:
             doc["notes"] = notes
         doc["client"] = "%s port %d" % (sc.a_addr, sc.cport)
         doc["server"] = "%s port %d" % (sc.b_addr, sc.sport)
+        if env.drops:
+            doc["drops"] = env.drop_counts()
+            for d in doc["drops"]:
+                if d["dropped"] != 1:
+                    problems.append("nft rule %r dropped %d segments, not 1" % (d["what"], d["dropped"]))
         doc.update(env.doc_extra)
         doc.update(c.info)
         doc["snapshots"] = env.snapshots
@@ -1685,6 +2323,8 @@ def print_summary(sc, pkts, snapshots, problems, doc=None):
     doc = doc or {}
     for pr in doc.get("probes", []):
         print("-- probe %s" % json.dumps(pr))
+    for d in doc.get("drops", []):
+        print("-- dropped %d: %s (%s; nft: %s)" % (d["dropped"], d["what"], d["where"], d["nft"]))
     if doc.get("counters"):
         print("-- TCP counter deltas: %s" % json.dumps(doc["counters"]))
     if doc.get("notes"):
@@ -1694,28 +2334,7 @@ def print_summary(sc, pkts, snapshots, problems, doc=None):
 
 
 def write_readme(out_dir, kernel):
-    lines = [
-        "# Real Linux TCP captures with `ss` oracles",
-        "",
-        "Recorded by `tests/kernel/record.py` on Linux %s, in two network namespaces joined "
-        "by a veth pair (client 10.99.0.1 / fd00:99::1 in namespace a, server 10.99.0.2 / "
-        "fd00:99::2 in namespace b). The capture is taken on the veth in namespace a (client "
-        "side), TCP only, snaplen 256, offloads off (valid checksums)." % kernel,
-        "",
-        "Each `<name>.pcap` has a `<name>.ss.json` next to it with `ss -tanH` snapshots of both "
-        "namespaces taken at settled points (`t` uses the same clock as the pcap timestamps, so "
-        "the snapshot describes the state after the last segment captured before `t`).",
-        "",
-        "Re-record everything with `sudo /usr/bin/python3 tests/kernel/record.py` or a subset "
-        "with `sudo /usr/bin/python3 tests/kernel/record.py <name> ...` (needs root, iproute2, "
-        "tc, nft, ethtool, tcpdump, tshark).",
-        "",
-        "This file is generated by the recorder; edit the scenario descriptions in "
-        "`tests/kernel/record.py` instead.",
-        "",
-        "| capture | what it shows | recorded on / command |",
-        "|---|---|---|",
-    ]
+    rows, kernels = [], []
     for sc in SCENARIOS:
         path = os.path.join(out_dir, sc.name + ".ss.json")
         if not os.path.exists(path):
@@ -1724,11 +2343,44 @@ def write_readme(out_dir, kernel):
             doc = json.load(f)
         how = doc.get("how", "")
         how = how.replace("recorded by tests/kernel/record.py on ", "")
+        if how not in kernels:
+            kernels.append(how)
         desc = doc.get("description", sc.description)
         if doc.get("notes"):
             desc += " " + doc["notes"]
-        lines.append("| `%s.pcap` | %s | %s, `sudo /usr/bin/python3 tests/kernel/record.py %s` |"
-                     % (sc.name, desc.replace("|", "\\|"), how, sc.name))
+        side = "server side" if "namespace b" in doc.get("capture_point", "") else "client side"
+        rows.append("| `%s.pcap` | %s | %s | %s, `sudo /usr/bin/python3 tests/kernel/record.py %s` |"
+                    % (sc.name, desc.replace("|", "\\|"), side, how, sc.name))
+    lines = [
+        "# Real Linux TCP captures with `ss` oracles",
+        "",
+        "Recorded by `tests/kernel/record.py` on %s, in two network namespaces joined "
+        "by a veth pair (client 10.99.0.1 / fd00:99::1 in namespace a, server 10.99.0.2 / "
+        "fd00:99::2 in namespace b). Each capture is taken on one veth: in namespace a (client "
+        "side) or in namespace b (server side), as the table says; TCP only, snaplen 256, "
+        "offloads off (valid checksums)." % " and ".join(kernels or [kernel]),
+        "",
+        "Each `<name>.pcap` has a `<name>.ss.json` next to it with `ss -tanH` snapshots of both "
+        "namespaces taken at settled points (`t` uses the same clock as the pcap timestamps, so "
+        "the snapshot describes the state after the last segment captured before `t`). A "
+        "snapshot that no capture can show (a segment held in a queue or dropped before the "
+        "wire, a segment captured but dropped after it, a timer that sends nothing) says why in "
+        "its `unobservable` key; the oracle test reports those and checks the others.",
+        "",
+        "Loss is made with nftables (`drops` in the .ss.json): a rule on the output hook drops "
+        "a segment before the wire, so neither capture point has it; a rule on the input hook "
+        "drops it after the wire, so the capture has it but the receiving TCP never gets it.",
+        "",
+        "Re-record everything with `sudo /usr/bin/python3 tests/kernel/record.py` or a subset "
+        "with `sudo /usr/bin/python3 tests/kernel/record.py <name> ...` (needs root, iproute2, "
+        "tc, nft, ethtool, tcpdump, tshark).",
+        "",
+        "This file is generated by the recorder; edit the scenario descriptions in "
+        "`tests/kernel/record.py` instead.",
+        "",
+        "| capture | what it shows | captured on | recorded on / command |",
+        "|---|---|---|---|",
+    ] + rows
     with open(os.path.join(out_dir, "README.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
 

@@ -229,10 +229,15 @@ local EV, S = T.events, T.fsm_states
 local SEND, RECV = T.dirs.send, T.dirs.recv
 local function never_produced(d, e)
     if d == SEND then return e == EV.ACK_SYN_X or e == EV.ACK_FIN_X end
-    return e == EV.SYNACK
+    return e == EV.SYNACK or e == EV.FIN_X
 end
 local function rule_of(d, e, s)
-    if d == RECV and (e == EV.SYN or e == EV.FIN) then return S.sIG end
+    if s == S.sLC and not (d == SEND and (e == EV.FIN or e == EV.FIN_X)) then
+        return T.fsm_table[d][e][S.sCL]
+    end
+    if d == RECV and e == EV.SYN then return S.sIG end
+    if d == RECV and e == EV.FIN and s ~= S.sF1 then return S.sIG end
+    if d == SEND and e == EV.FIN_X and s ~= S.sES then return T.fsm_table[SEND][EV.FIN][s] end
     if d == SEND and e == EV.RST then return S.sCL end
     if d == RECV and (e == EV.ACK_SYN or e == EV.ACK_SYN_X) and (s == S.sCL or s == S.sLI) then return S.sIG end
     if d == RECV and (e == EV.ACK_FIN or e == EV.ACK_FIN_X) and (s <= S.sES or s == S.sCW) then return S.sIG end
@@ -247,9 +252,9 @@ for n, v in pairs(EV) do EVNAME[v] = n end
 local DIRNAME = { [SEND] = "send", [RECV] = "recv" }
 local unhit = 0
 for d = 0, 1 do
-    for e = 0, 7 do
+    for e = 0, T.fsm_nevents - 1 do
         for s = 0, T.fsm_nstates - 1 do
-            local hits = C.hits[(d * 8 + e) * T.fsm_nstates + s] or 0
+            local hits = C.hits[(d * T.fsm_nevents + e) * T.fsm_nstates + s] or 0
             local cell = string.format("%s %s %s", DIRNAME[d], EVNAME[e], ALIAS[s])
             if never_produced(d, e) then
                 if hits > 0 then fail("coverage", 0, "cell " .. cell .. " is never produced but was hit") end

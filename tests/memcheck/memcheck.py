@@ -28,8 +28,10 @@ WIRESHARK_DEBUG_WMEM_OVERRIDE=simple), so valgrind sees every block.
 leak report would otherwise show the plugin's frames as "???".
 
 Verdict, per run, from valgrind's XML report after the suppressions of
-tests/memcheck/tcpstate.supp (Wireshark's and GLib's own noise, each
-explained there):
+tests/memcheck/tcpstate.supp that are for the Wireshark release under test
+(each entry names the releases it was measured on, "[4.0 4.4] ...", and
+says why the block is not the plugin's; a release the file does not know
+gets the entries of the newest release before it, and memcheck.py says so):
   - any error that is not a leak (invalid read or write, invalid free, use
     of uninitialised values, ...), wherever it is: FAIL;
   - a definitely or indirectly lost block with a frame in tcpstate.so in
@@ -44,6 +46,7 @@ Exit status 0 when every run passes (--canary: when the canary is caught).
 import argparse
 import collections
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,6 +75,43 @@ TSHARK_ARGS = ["-2", "-P", "-V", "-o", "tcpstate.info_tag:always",
 ENV = {"G_SLICE": "always-malloc", "G_DEBUG": "gc-friendly",
        "WIRESHARK_DEBUG_WMEM_OVERRIDE": "simple"}
 LEAKS = ("Leak_DefinitelyLost", "Leak_IndirectlyLost")
+
+# One suppression: "{", its name "[4.0 4.4 4.6] why", the rest, "}".
+SUPP_ENTRY = re.compile(r"^\{[ \t]*\n[ \t]*(?P<name>[^\n]*)\n(?P<body>.*?)^\}[ \t]*$",
+                        re.M | re.S)
+SUPP_TAG = re.compile(r"^\[(?P<releases>\d+\.\d+(?: \d+\.\d+)*)\] \S")
+
+
+def release_key(release):
+    return tuple(int(x) for x in release.split("."))
+
+
+def suppression_entries(path=SUPPRESSIONS):
+    """[(releases, name, text)] of the suppression file; every entry must be
+    tagged with the releases it is for."""
+    with open(path, encoding="utf-8") as fp:
+        text = fp.read()
+    entries = []
+    for m in SUPP_ENTRY.finditer(text):
+        tag = SUPP_TAG.match(m.group("name"))
+        if not tag:
+            raise SystemExit("%s: suppression %r names no releases ([4.0 4.4] ...)"
+                             % (path, m.group("name")))
+        entries.append((tag.group("releases").split(), m.group("name"), m.group(0)))
+    return entries
+
+
+def suppressions_for(release, path=SUPPRESSIONS):
+    """(the release whose entries apply, [(name, text)]) for a Wireshark
+    major.minor: its own entries, or those of the newest release the file
+    knows before it."""
+    entries = suppression_entries(path)
+    known = sorted({r for rels, _, _ in entries for r in rels}, key=release_key)
+    use = release
+    if release not in known:
+        older = [r for r in known if release_key(r) < release_key(release)]
+        use = older[-1] if older else known[0]
+    return use, [(name, text) for rels, name, text in entries if use in rels]
 
 
 class Frame:
@@ -152,7 +192,22 @@ class Report:
 class Memcheck(TShark):
     """TShark whose run_valgrind() runs tshark under valgrind."""
 
-    def run_valgrind(self, capture, args=TSHARK_ARGS, extra_env=None, supp=SUPPRESSIONS,
+    def release(self):
+        return "%d.%d" % self.version[:2]
+
+    def suppression_file(self):
+        """The entries of tcpstate.supp for this release, in a file in the
+        throwaway HOME (made once); sets self.supp_release, self.supp_names."""
+        if not hasattr(self, "_supp_path"):
+            self.supp_release, entries = suppressions_for(self.release())
+            self.supp_names = [name for name, _ in entries]
+            self._supp_path = os.path.join(self.home, "tcpstate-%s.supp" % self.supp_release)
+            with open(self._supp_path, "w", encoding="utf-8") as fp:
+                fp.write("\n".join(text for _, text in entries) + "\n")
+            os.chmod(self._supp_path, 0o644)
+        return self._supp_path
+
+    def run_valgrind(self, capture, args=TSHARK_ARGS, extra_env=None, supp=True,
                      timeout=3600):
         staged = self.stage(capture)
         logdir = tempfile.mkdtemp(prefix="vg-", dir=self.home)
@@ -163,7 +218,7 @@ class Memcheck(TShark):
         i = cmd.index(self.tshark)
         vg = VALGRIND + ["--xml-file=" + xml_path]
         if supp:
-            vg.append("--suppressions=" + self.stage(supp))
+            vg.append("--suppressions=" + self.suppression_file())
         cmd[i:i] = vg
         env = dict(self.env, **ENV)
         env.update(extra_env or {})
@@ -260,6 +315,11 @@ def main():
     os.chmod(work, 0o755)
     mc = Memcheck(os.path.abspath(args.plugin))
     try:
+        mc.suppression_file()
+        print("Wireshark %s: %d suppressions of tcpstate.supp, those for %s%s" % (
+            ".".join(map(str, mc.version)), len(mc.supp_names), mc.supp_release,
+            "" if mc.supp_release == mc.release() else
+            " (none measured for %s yet: the newest release before it)" % mc.release()))
         if args.canary:
             return canary(mc, os.path.join(SAMPLES, "kernel", "client_close.pcap"))
         captures = [os.path.abspath(c) for c in args.captures]
@@ -288,6 +348,9 @@ def main():
             suppressed.update(r.suppressed)
         for name, n in sorted(suppressed.items()):
             print("  suppressed %5d  %s" % (n, name))
+        for name in mc.supp_names:
+            if not suppressed[name]:
+                print("  (unused here) %s" % name)
         return 1 if bad else 0
     finally:
         mc.close()

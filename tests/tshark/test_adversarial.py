@@ -10,8 +10,9 @@ does not check on sample-captures/adversarial/.
   - a random-source SYN flood (tests/bench/tcpgen, 100k SYNs, or
     TCPSTATE_FLOOD_SYNS): tshark's peak RSS
     grows by less than a bound per connection over a run without tcpstate;
-  - corrupt or unreadable capture files: tshark's own error, exit 2, no
-    signal, no sanitizer report.
+  - corrupt or unreadable capture files: tshark's own error and exit
+    status (which depends on the release: BAD_FILE_EXIT), no signal, no
+    sanitizer report.
 
 Memory bounds are not asserted under a sanitizer runtime (TCPSTATE_PRELOAD),
 whose shadow memory and quarantine dwarf them; the flood is then skipped.
@@ -212,21 +213,36 @@ def good_pcap(samples):
 
 
 BAD_FILES = {
-    # name: (contents from the good capture, what tshark must say)
+    # name: (contents from the good capture, what tshark must say, when it fails:
+    # "open" = it cannot open the file as a capture, "read" = while reading it)
     "garbage.pcap": (lambda good: bytes(random.Random(7).randrange(256) for _ in range(1000)),
-                     "isn't a capture file in a format TShark understands"),
-    "short_header.pcap": (lambda good: PCAP_HDR[:10], "cut short"),
-    "cut_record.pcap": (lambda good: good[:-30], "cut short in the middle of a packet"),
+                     "isn't a capture file in a format TShark understands", "open"),
+    "short_header.pcap": (lambda good: PCAP_HDR[:10], "cut short", "open"),
+    "cut_record.pcap": (lambda good: good[:-30], "cut short in the middle of a packet", "read"),
     "huge_record.pcap": (lambda good: PCAP_HDR + struct.pack("<IIII", 0, 0, 0x7FFFFFFF,
                                                              0x7FFFFFFF) + b"x" * 64,
-                         "damaged or corrupt"),
+                         "damaged or corrupt", "read"),
     "block_too_long.pcapng": (lambda good: block(0x0A0D0D0A, SHB) +
                               block(1, struct.pack("<HHI", 1, 0, 65535)) +
-                              block(6, EPB, length=0x10000000), "damaged or corrupt"),
+                              block(6, EPB, length=0x10000000), "damaged or corrupt", "read"),
     "trailer_mismatch.pcapng": (lambda good: block(0x0A0D0D0A, SHB) +
                                 block(1, struct.pack("<HHI", 1, 0, 65535)) +
-                                block(6, EPB, trailer=12), "damaged or corrupt"),
+                                block(6, EPB, trailer=12), "damaged or corrupt", "read"),
 }
+
+# tshark's exit status for a bad file, by when it fails, from the release
+# that introduced it (ws_exit_codes.h; measured on 4.0.17, 4.4.19, 4.6.9):
+# a file it cannot open exits 2 in 4.0, 3 (WS_EXIT_INVALID_FILE) from 4.2;
+# a read error exits 2 until 4.4, 14 (WS_EXIT_READ_ERROR, new in 4.6) from 4.6.
+BAD_FILE_EXIT = {
+    "open": [((4, 0), 2), ((4, 2), 3)],
+    "read": [((4, 0), 2), ((4, 6), 14)],
+}
+
+
+def bad_file_exit(version, when):
+    """The exit status tshark `version` gives for a bad file failing `when`."""
+    return [code for since, code in BAD_FILE_EXIT[when] if version[:2] >= since][-1]
 
 
 @pytest.mark.parametrize("name", sorted(BAD_FILES))
@@ -234,16 +250,15 @@ def test_bad_input(tshark, samples, tmp_path, name):
     """tshark reports the file's problem itself and exits with its own error
     status (not a signal, not a sanitizer report: TShark.run fails on one),
     with the plugin's full work requested (-2 with a filter, so that its
-    first pass analyses; -V; its statistics).
-    The status is 2 in Wireshark 4.0 and, for a file it cannot open as a
-    capture (unknown format, header cut short), 3 (INVALID_FILE) from 4.2."""
-    make, message = BAD_FILES[name]
+    first pass analyses; -V; its statistics).  The status is the one this
+    release gives (BAD_FILE_EXIT)."""
+    make, message, when = BAD_FILES[name]
     path = tmp_path / name
     path.write_bytes(make(good_pcap(samples)))
     os.chmod(str(path), 0o644)
     proc = tshark.run(["-2", "-Y", "frame", "-V", "-z", "tcpstate,tree", "-z", "tcpstate,conns"],
                       capture=str(path), check=False)
-    assert proc.returncode in ((2,) if tshark.version < (4, 2) else (2, 3)), \
+    assert proc.returncode == bad_file_exit(tshark.version, when), \
         (proc.returncode, proc.stderr)
     assert message in proc.stderr, proc.stderr
     assert proc.stderr.startswith("tshark: "), proc.stderr

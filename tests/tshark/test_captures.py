@@ -158,16 +158,19 @@ def test_every_capture_has_expectations(samples):
     assert not missing, "captures without a .expect file: %s" % missing
 
 
-# Version-aware expectations (docs/compat.md).  Wireshark 4.2 changed how the
+# Per-release expectations (docs/compat.md).  Wireshark 4.2 changed how the
 # TCP dissector splits one 4-tuple into tcp.stream values: a SYN or SYN-ACK
 # that cannot continue the current connection (in SYN_SENT after an RST, in
 # CLOSING, in a synchronized state, ...) starts a new tcp.stream, where 4.0
 # keeps one.  tcpstate tracks one connection per tcp.stream on every version,
-# so these crafted captures, made to test exactly such segments inside one
-# connection, have their .expect (written for 4.0's streams) hold only up to
-# the frame 4.2+ moves into a new stream.  Value: that frame.  On 4.2 and
-# later the test checks every frame before it and that the split happens
-# there; the connection summaries (test_connections) are skipped.
+# so for these crafted captures, made to test exactly such segments inside
+# one connection, 4.2 and later give other rows from the frame where the new
+# tcp.stream starts (value), and other connections.  What 4.2 and later give
+# is in <name>.expect-4.2 (expectations.for_release; made with
+# tests/make_expect.py --variant-of, recorded on 4.4.19 and checked on 4.6.9):
+# the same rows as the .expect before that frame (test_release_variants
+# checks it), then one connection per new tcp.stream, each from its first
+# segment on, as the core tracks any connection.
 STREAM_SPLIT_SINCE_4_2 = {
     "crafted/illegal_flags.expect": 111,
     "crafted/scenario-fin_in_crossed_open.expect": 5,
@@ -180,34 +183,47 @@ STREAM_SPLIT_SINCE_4_2 = {
 }
 
 
-def stream_split(tshark, expect_path):
-    """The frame where this Wireshark starts a new tcp.stream that the
-    .expect (4.0) does not, or None."""
-    if tshark.version < (4, 2, 0):
-        return None
-    key = "/".join(os.path.normpath(expect_path).split(os.sep)[-2:])
-    return STREAM_SPLIT_SINCE_4_2.get(key)
+def expectation_for(tshark, expect_path):
+    """The expectations of this capture on this Wireshark release."""
+    return expectations.Expectation(expectations.for_release(expect_path, tshark.version))
+
+
+def test_release_variants(samples):
+    """Every .expect-4.2 is a capture of STREAM_SPLIT_SINCE_4_2: the same
+    frames as its .expect, the same rows before the split frame, a new
+    tcpstate.stream at it; and every capture listed there has one."""
+    found = {}
+    for path in expectations.find(samples):
+        for since, variant in expectations.variants(path).items():
+            found[(os.path.relpath(path, samples).replace(os.sep, "/"), since)] = variant
+    assert sorted(k for k, _ in found) == sorted(STREAM_SPLIT_SINCE_4_2), \
+        "the .expect-X.Y files and STREAM_SPLIT_SINCE_4_2 differ"
+    for (rel, since), variant in sorted(found.items()):
+        assert since == (4, 2), "%s: only 4.2 variants are explained (docs/compat.md)" % variant
+        base, var = expectations.Expectation(os.path.join(samples, rel)), \
+            expectations.Expectation(variant)
+        split = STREAM_SPLIT_SINCE_4_2[rel]
+        assert var.fields == base.fields and sorted(var.rows, key=int) == sorted(base.rows, key=int)
+        for frame in map(str, range(1, split)):
+            assert var.rows[frame] == base.rows[frame], "%s frame %s differs before the split" \
+                % (variant, frame)
+        at = var.fields.index("tcpstate.stream")
+        before = {var.rows[str(f)][at] for f in range(1, split)}
+        assert var.rows[str(split)][at] not in before, "%s: no new tcpstate.stream at frame %d" \
+            % (variant, split)
+        assert var.conn_fields == base.conn_fields and len(var.conns) > len(base.conns)
 
 
 def test_expectations(tshark, labels, expect_path, request):
-    exp = expectations.Expectation(expect_path)
+    exp = expectation_for(tshark, expect_path)
     assert all(f in RUN_FIELDS or f == "experts" for f in exp.fields), \
         "fields outside %s" % RUN_FIELDS
     rows = rows_of(tshark, exp.capture, exp.fields)
     got = {r[0]: [expectations.normalise(f, v, labels) for f, v in zip(exp.fields, r[1:])]
            for r in rows}
     assert sorted(got, key=int) == sorted(exp.rows, key=int), "frames differ from the .expect rows"
-    split = stream_split(tshark, expect_path)
-    if split is not None:
-        streams = {r[0]: r[1] for r in rows_of(tshark, exp.capture, ["tcp.stream"])}
-        assert streams[str(split)] != streams[str(split - 1)] and \
-            streams[str(split)] not in [streams[str(f)] for f in range(1, split)], \
-            "Wireshark %s no longer starts a new tcp.stream at frame %d: update " \
-            "STREAM_SPLIT_SINCE_4_2" % (".".join(map(str, tshark.version)), split)
     diffs = []
     for frame in sorted(exp.rows, key=int):
-        if split is not None and int(frame) >= split:
-            break
         for field, want, have in zip(exp.fields, exp.rows[frame], got[frame]):
             if want != have:
                 diffs.append("frame %s %s: got %s, want %s" % (frame, field, have, want))
@@ -283,12 +299,9 @@ def test_two_pass_identical(tshark, capture):
 def test_connections(tshark, labels, expect_path):
     """Every connection's final summary (tshark -2) and the summary tree's
     counts (-z tcpstate,tree with -2) against the .expect conn lines."""
-    exp = expectations.Expectation(expect_path)
+    exp = expectation_for(tshark, expect_path)
     if exp.conn_fields is None:
         pytest.skip("no conn lines")
-    if stream_split(tshark, expect_path) is not None:
-        pytest.skip("Wireshark %s splits this capture's tcp.stream (STREAM_SPLIT_SINCE_4_2)"
-                    % ".".join(map(str, tshark.version)))
     fields = [expectations.CONN_COLUMNS[c] for c in exp.conn_fields]
     lines, tree = two_pass(tshark, exp.capture)
     columns = ["frame.number"] + two_pass_fields()

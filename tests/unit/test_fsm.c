@@ -53,29 +53,38 @@ never_produced(int dir, int ev)
 {
     if (dir == TS_DIR_SEND)
         return ev == TS_EV_ACK_SYN_X || ev == TS_EV_ACK_FIN_X;
-    return ev == TS_EV_SYNACK;
+    return ev == TS_EV_SYNACK || ev == TS_EV_FIN_X;
 }
 
 /* Cells that one rule fills, checked as a block by "cells" and not
  * required of the scenarios; -1 if the cell has no such rule.
- *  - a received SYN or FIN shows when it is answered;
+ *  - a received SYN or FIN shows when it is answered (but a FIN that
+ *    reaches FIN_WAIT1 without acking its FIN: the FINs crossed);
+ *  - a crossed FIN is a FIN but from ESTABLISHED;
+ *  - CLOSED after LAST_ACK is CLOSED but for its FIN again;
  *  - a sender of a RST is done with the connection;
  *  - an ACK of a SYN or FIN the receiver's state says it has not sent
- *    (CLOSED, LISTEN; for a FIN also the handshake states, ESTABLISHED and
- *    CLOSE_WAIT) tells nothing;
+ *    (CLOSED, LISTEN, CLOSED after LAST_ACK; for a FIN also the handshake
+ *    states, ESTABLISHED and CLOSE_WAIT) tells nothing;
  *  - an endpoint that is not synchronized cannot answer a FIN. */
 static int
 rule_of(int dir, int ev, int st)
 {
-    if (dir == TS_DIR_RECV && (ev == TS_EV_SYN || ev == TS_EV_FIN))
+    if (st == sLC && !(dir == TS_DIR_SEND && (ev == TS_EV_FIN || ev == TS_EV_FIN_X)))
+        return ts_fsm_table[dir][ev][sCL];
+    if (dir == TS_DIR_RECV && ev == TS_EV_SYN)
         return sIG;
+    if (dir == TS_DIR_RECV && ev == TS_EV_FIN && st != sF1)
+        return sIG;
+    if (dir == TS_DIR_SEND && ev == TS_EV_FIN_X && st != sES)
+        return ts_fsm_table[TS_DIR_SEND][TS_EV_FIN][st];
     if (dir == TS_DIR_SEND && ev == TS_EV_RST)
         return sCL;
     if (dir == TS_DIR_RECV && (ev == TS_EV_ACK_SYN || ev == TS_EV_ACK_SYN_X) &&
-        (st == sCL || st == sLI))
+        (st == sCL || st == sLI || st == sLC))
         return sIG;
     if (dir == TS_DIR_RECV && (ev == TS_EV_ACK_FIN || ev == TS_EV_ACK_FIN_X) &&
-        (st <= sES || st == sCW))
+        (st <= sES || st == sCW || st == sLC))
         return sIG;
     if (dir == TS_DIR_SEND && ev == TS_EV_ACK_FIN && st < sES)
         return sIV;
@@ -239,7 +248,8 @@ check_cells(const char *path)
     /* Display values are Linux's TCP_* numbers. */
     static const struct { uint8_t st; int linux_value; } lin[] = {
         { sES, 1 }, { sSS, 2 }, { sSA, 2 }, { sSR, 3 }, { sSX, 3 }, { sF1, 4 }, { sF2, 5 },
-        { sTW, 6 }, { sCL, 7 }, { sCW, 8 }, { sLA, 9 }, { sLI, 10 }, { sCG, 11 }, { sCX, 11 },
+        { sTW, 6 }, { sTC, 6 }, { sTX, 6 }, { sCL, 7 }, { sLC, 7 }, { sCW, 8 }, { sLA, 9 },
+        { sLI, 10 }, { sCG, 11 },
     };
     for (size_t i = 0; i < sizeof lin / sizeof lin[0]; i++)
         if ((int)ts_fsm_display(lin[i].st) != lin[i].linux_value)

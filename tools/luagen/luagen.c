@@ -143,6 +143,7 @@ main(void)
     for (int e = 0; e < TS_NEVENTS; e++)
         printf("        %s = %d,\n", ts_event_name((ts_event)e), e);
     printf("    },\n");
+    printf("    fsm_nevents = %d,\n", TS_NEVENTS);
     printf("    dirs = { %s = %d, %s = %d },\n", ts_dir_name(TS_DIR_SEND), TS_DIR_SEND,
            ts_dir_name(TS_DIR_RECV), TS_DIR_RECV);
 
