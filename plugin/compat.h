@@ -28,11 +28,44 @@
 /* 4.4: plugins may describe themselves (tshark -G plugins shows the type). */
 #define TS_HAVE_PLUGIN_DESCRIBE TS_WS_AT_LEAST(4, 4)
 
-/* Not gated: a stat-tap table's init callback (stat_tap_table_ui's
- * stat_tap_init_cb member) returns void in 4.0 to 4.6 alike; what became
- * bool in 4.6 is the stat_tap_init_cb *typedef* of a stat_tap_ui's -z
- * argument parser, which tcpstate does not register itself (checked against
- * the 4.6.9 headers, tests/compat/run-suite.sh 4.6). */
+/* 4.6: a stat_tap_ui's -z argument parser (the stat_tap_init_cb typedef)
+ * returns bool, false when it refuses its argument; 4.0 and 4.4 return
+ * void (checked against the 4.4.19 and 4.6.9 headers).  records.c's parser
+ * is declared TS_STAT_INIT_RET name(...) and ends in TS_STAT_INIT_DONE(ok);
+ * it refuses with TS_STAT_INIT_FAILED(): return false from 4.6, exit(1)
+ * before, as Wireshark's own -z parsers of those releases do.
+ * (A stat-tap table's init callback, stat_tap_table_ui's stat_tap_init_cb
+ * member, returns void in 4.0 to 4.6 alike: not gated.) */
+#if TS_WS_AT_LEAST(4, 6)
+#define TS_STAT_INIT_RET bool
+#define TS_STAT_INIT_DONE(ok) return (ok)
+#define TS_STAT_INIT_FAILED() return false
+#else
+#define TS_STAT_INIT_RET void
+#define TS_STAT_INIT_DONE(ok) do { (void)(ok); return; } while (0)
+#define TS_STAT_INIT_FAILED() exit(1)
+#endif
+
+/* 4.2: epan_get_interface_name() and _description() take the record's
+ * section number (checked against the 4.4.19 and 4.6.9 headers; 4.0.17
+ * takes none). */
+#if TS_WS_AT_LEAST(4, 2)
+#define TS_INTERFACE_NAME(pinfo, id) \
+    epan_get_interface_name((pinfo)->epan, (id), (pinfo)->rec->section_number)
+#define TS_INTERFACE_DESCRIPTION(pinfo, id) \
+    epan_get_interface_description((pinfo)->epan, (id), (pinfo)->rec->section_number)
+#else
+#define TS_INTERFACE_NAME(pinfo, id) epan_get_interface_name((pinfo)->epan, (id))
+#define TS_INTERFACE_DESCRIPTION(pinfo, id) epan_get_interface_description((pinfo)->epan, (id))
+#endif
+
+/* 4.2 (seen on 4.4 and 4.6): the TCP dissector starts a new tcp.stream at
+ * any SYN (with or without ACK) whose sequence number is not its
+ * direction's base_seq, or after a FIN+ACK or a RST; 4.0 only at a SYN
+ * without ACK whose sequence number differs (docs/compat.md).  Continuity
+ * follows the same rule when a connection of the previous file meets its
+ * 4-tuple again (ts_facts_ws_splits()). */
+#define TS_WS_SPLITS_AFTER_CLOSE TS_WS_AT_LEAST(4, 2)
 
 /* 4.4: stats_tree_register_plugin() returns its config (and submenus are
  * separated by "//" instead of "/"; tcpstate uses none). */

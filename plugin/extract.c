@@ -392,3 +392,38 @@ ts_extract(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, ts_segment *seg)
     seg->truncated = tvb_captured_length(tvb) < tvb_reported_length(tvb);
     return TS_EXTRACT_SEGMENT;
 }
+
+static uint8_t
+address_bytes(const address *a, uint8_t out[16])
+{
+    memset(out, 0, 16);
+    if (a->type == AT_IPv4 && a->len == 4) {
+        memcpy(out, a->data, 4);
+        return 4;
+    }
+    if (a->type == AT_IPv6 && a->len == 16) {
+        memcpy(out, a->data, 16);
+        return 6;
+    }
+    return 0;
+}
+
+void
+ts_extract_addresses(packet_info *pinfo, uint8_t *family, uint8_t src[16], uint8_t dst[16])
+{
+    const struct tcpheader *th = NULL;
+    tcp_layers l;
+
+    if (tcp_tap > 0) {
+        find_layers(pinfo, &l);
+        if (l.segment && l.before == 0)
+            th = (const struct tcpheader *)fetch_tapped_data(tcp_tap, 0);
+    }
+    *family = address_bytes(th ? &th->ip_src : &pinfo->src, src);
+    if (address_bytes(th ? &th->ip_dst : &pinfo->dst, dst) != *family)
+        *family = 0;
+    if (!*family) {
+        memset(src, 0, 16);
+        memset(dst, 0, 16);
+    }
+}

@@ -58,4 +58,9 @@ gboolean ts_extract_checksums_verified(void);
 ts_extract_result ts_extract(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
                              ts_segment *seg);
 
+/* The addresses of the frame's segment, for the connection's facts
+ * (facts.h): TCP's copies in its tap header when this dissection has it,
+ * else the packet's.  family: 4, 6, or 0 for another address type. */
+void ts_extract_addresses(packet_info *pinfo, uint8_t *family, uint8_t src[16], uint8_t dst[16]);
+
 #endif /* TCPSTATE_EXTRACT_H */

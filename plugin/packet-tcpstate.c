@@ -21,10 +21,13 @@
 #include "classify.h"
 #include "compat.h"
 #include "conn.h"
+#include "connfacts.h"
+#include "continuity.h"
 #include "extract.h"
 #include "flood.h"
 #include "flowgraph.h"
 #include "fsm.h"
+#include "records.h"
 #include "stats.h"
 #include "store.h"
 #include "summary.h"
@@ -57,6 +60,7 @@ static int hf_tcpstate_conn_zeek_state = -1;
 static int hf_tcpstate_conn_history = -1;
 static int hf_tcpstate_conn_zeek_index = -1;
 static int hf_tcpstate_conn_duration = -1;
+static int hf_tcpstate_conn_carried = -1;
 
 static gint ett_tcpstate = -1;
 static gint ett_tcpstate_conn = -1;
@@ -78,6 +82,8 @@ enum { INFO_TAG_OFF, INFO_TAG_CHANGES, INFO_TAG_ALWAYS };
 static gint pref_info_tag = INFO_TAG_CHANGES;
 static guint pref_syn_flood_threshold = 100;
 static guint pref_syn_flood_window = 10;
+static const char *pref_state_dir = "";     /* continuity.h: empty is off */
+static guint pref_state_gap = 60;           /* seconds */
 
 static const enum_val_t info_tag_vals[] = {
     { "off", "Off", INFO_TAG_OFF },
@@ -162,7 +168,18 @@ static struct {
     gboolean warned_deferred;
     uint32_t cut;           /* segments TCP could not read to the end of their
                                header, in dissections without the fields */
+    gboolean starting;      /* no frame dissected yet (file_start) */
 } analysis;
+
+/* The first dissection of the file's first frame.  tshark registers its -z
+ * listeners after it opens the file (after the init routine), so whether
+ * this file keeps connection facts (records, continuity) is decided here. */
+static void
+file_start(void)
+{
+    analysis.starting = FALSE;
+    ts_connfacts_init(ts_cont_on || ts_records_wanted());
+}
 
 /* The fields are wanted from now on: the next frame's tree has them. */
 static void
@@ -197,7 +214,16 @@ track_segment(tvbuff_t *tvb _U_, packet_info *pinfo, ts_segment *seg)
     ts_zeek ended;
     unsigned track;
 
+    ts_facts_seg fs;
+
     seg->time = nstime_to_sec(&pinfo->abs_ts);
+    /* Records and ring-set continuity only (connfacts.h): a stream's first
+     * segment may continue a connection of the previous file. */
+    if (G_UNLIKELY(ts_connfacts_on)) {
+        ts_connfacts_seg(pinfo, seg, &fs);
+        if (ts_cont_on && !(conn->flags & TS_CONN_USED))
+            ts_cont_adopt(conn, seg->stream, &fs);
+    }
     track = ts_conn_track(conn, seg, rec, &ended);
     if (track & TS_TRACK_ZEEK_NEW)
         ts_store_zeek_ended(seg->stream, pinfo->num, &ended);
@@ -208,6 +234,8 @@ track_segment(tvbuff_t *tvb _U_, packet_info *pinfo, ts_segment *seg)
     }
     if (track & TS_TRACK_HALF_OPEN_END)
         ts_flood_end(conn);
+    if (G_UNLIKELY(ts_connfacts_on))
+        ts_connfacts_add(seg->stream, rec, &fs);
     return rec;
 }
 
@@ -429,6 +457,9 @@ render_conn(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record
         ADD_GENERATED(proto_tree_add_uint(ct, hf_tcpstate_conn_close_style, tvb, 0, 0,
                                           ts_conn_close_style(c)));
     render_zeek(tvb, pinfo, ct, r, c);
+    if (G_UNLIKELY(ts_cont_on) && wanted(ct, hf_tcpstate_conn_carried) &&
+        ts_cont_carried(r->stream))
+        ADD_GENERATED(proto_tree_add_boolean(ct, hf_tcpstate_conn_carried, tvb, 0, 0, TRUE));
     if (wanted(ct, hf_tcpstate_conn_duration)) {
         nstime_set_zero(&duration);
         duration.secs = (time_t)c->sum.last;
@@ -483,7 +514,8 @@ conn_wanted(proto_tree *tree)
            wanted(tree, hf_tcpstate_conn_close_initiator) ||
            wanted(tree, hf_tcpstate_conn_close_style) ||
            wanted(tree, hf_tcpstate_conn_zeek_state) || wanted(tree, hf_tcpstate_conn_history) ||
-           wanted(tree, hf_tcpstate_conn_zeek_index) || wanted(tree, hf_tcpstate_conn_duration);
+           wanted(tree, hf_tcpstate_conn_zeek_index) || wanted(tree, hf_tcpstate_conn_duration) ||
+           wanted(tree, hf_tcpstate_conn_carried);
 }
 
 /* The tree items: only when someone will look at them (a shown tree, or a
@@ -558,8 +590,13 @@ render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const ts_record *r)
 static int
 dissect_tcpstate(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
-    const ts_record *rec = ts_store_record(pinfo->num);
+    const ts_record *rec;
 
+    if (G_UNLIKELY(analysis.starting))
+        file_start();
+    if (G_UNLIKELY(ts_cont_on) && !PINFO_FD_VISITED(pinfo))
+        ts_cont_frame(tvb, pinfo);      /* the file's first frame decides what it continues */
+    rec = ts_store_record(pinfo->num);
     if (!rec && !(rec = track_frame(tvb, pinfo, tree)))
         return 0;
     if (rec->flags & TS_REC_QUOTED) {
@@ -621,8 +658,13 @@ tcpstate_init(void)
     ts_store_init();
     ts_flood_init(pref_syn_flood_threshold, pref_syn_flood_window);
     memset(&analysis, 0, sizeof analysis);
-    if (!proto_is_protocol_enabled(find_protocol_by_id(proto_tcpstate)))
+    if (!proto_is_protocol_enabled(find_protocol_by_id(proto_tcpstate))) {
+        ts_cont_init(NULL, 0);
+        ts_connfacts_init(FALSE);
         return;
+    }
+    ts_cont_init(pref_state_dir, pref_state_gap);
+    analysis.starting = TRUE;
     /* Segments come from TCP's tap, which needs no tree.  The fields are
      * for dissections without taps: primed for the first frame, wanted
      * once such a dissection shows up (track_frame).  TCP's checksum
@@ -636,6 +678,8 @@ static void
 tcpstate_cleanup(void)
 {
     set_postdissector_wanted_hfids(tcpstate_handle, NULL);
+    ts_cont_cleanup();          /* saves this file's snapshot: before the store goes */
+    ts_connfacts_cleanup();
     ts_flood_cleanup();
     ts_store_cleanup();
 }
@@ -701,6 +745,11 @@ proto_register_tcpstate(void)
         { &hf_tcpstate_conn_duration,
           { "Duration", "tcpstate.conn.duration", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0, NULL,
             HFILL } },
+        { &hf_tcpstate_conn_carried,
+          { "Carried from an earlier file of the ring set", "tcpstate.conn.carried", FT_BOOLEAN,
+            BASE_NONE, NULL, 0x0,
+            "The connection began in an earlier file: its state was loaded from the snapshot "
+            "that file left in tcpstate.state_dir", HFILL } },
     };
     static gint *ett[] = {
         &ett_tcpstate,
@@ -734,10 +783,20 @@ proto_register_tcpstate(void)
     prefs_register_uint_preference(prefs, "syn_flood_window", "SYN flood window (seconds)",
                                    "How long a SYN counts towards its server's half-open "
                                    "connections", 10, &pref_syn_flood_window);
+    prefs_register_directory_preference(prefs, "state_dir", "Ring-set state folder",
+                                        "A folder where each capture file leaves the state of "
+                                        "its connections still open, and where the next file of "
+                                        "a ring set (dumpcap -b) takes it up; empty: off "
+                                        "(docs/ring-buffers.md)", &pref_state_dir);
+    prefs_register_uint_preference(prefs, "state_gap", "Ring-set gap (seconds)",
+                                   "The longest time between the end of one file's snapshot and "
+                                   "the first frame of the file that continues it", 10,
+                                   &pref_state_gap);
 
     tcpstate_handle = register_dissector("tcpstate", dissect_tcpstate, proto_tcpstate);
     tcpstate_tap = register_tap(TS_TAP_NAME);
     ts_stats_register();
+    ts_records_register();
     ts_flowgraph_register(proto_tcpstate);
     register_init_routine(tcpstate_init);
     register_cleanup_routine(tcpstate_cleanup);

@@ -26,6 +26,7 @@
 #include "classify.h"
 #include "compat.h"
 #include "connstats.h"
+#include "continuity.h"
 #include "fsm.h"
 
 static const char *const anomaly_names[TS_AN_COUNT] = {
@@ -330,8 +331,11 @@ static stat_tap_table_item conn_fields[COL_COUNT] = {
  * program's exit (stats_shutdown). */
 typedef struct conn_row {
     guint        row;
-    ts_connstats stats;
-    double       start;     /* relative time of its first tapped segment */
+    ts_connstats stats;     /* times in seconds after base_ns */
+    int64_t      base_ns;   /* its first tapped segment, or, for a connection carried
+                               from an earlier file, its first segment there */
+    double       start;     /* relative time of its first tapped segment (carried: of
+                               its first segment, < 0) */
     uint8_t      outcome, closer, style, cst, sst;
     uint8_t      zeek_hist[sizeof(((ts_zeek *)0)->hist)];
     uint32_t     zeek_ep[2];
@@ -388,6 +392,12 @@ cell(stat_tap_table *table, guint row, enum conn_column col)
     return &table->elements[row][col];
 }
 
+static int64_t
+ns_of(const nstime_t *t)
+{
+    return (int64_t)t->secs * 1000000000 + t->nsecs;
+}
+
 static conn_row *
 new_row(stat_tap_table *table, GHashTable *rows, packet_info *pinfo, const ts_record *r)
 {
@@ -406,6 +416,15 @@ new_row(stat_tap_table *table, GHashTable *rows, packet_info *pinfo, const ts_re
     items[COL_HISTORY].value.string_value = g_strdup("");
     cr->row = table->num_elements;
     cr->start = nstime_to_sec(&pinfo->rel_ts);
+    cr->base_ns = ns_of(&pinfo->abs_ts);
+    /* A connection carried from an earlier file of a ring set (continuity.h)
+     * starts with what its earlier files added up, as its record does. */
+    const ts_carried *e = ts_cont_carried(r->stream);
+    if (e) {
+        cr->stats = e->facts.stats;
+        cr->base_ns = e->facts.first_ns;
+        cr->start = (double)(e->facts.first_ns - (ns_of(&pinfo->abs_ts) - ns_of(&pinfo->rel_ts))) / 1e9;
+    }
     cr->outcome = cr->closer = cr->style = cr->cst = cr->sst = 0xFF;   /* none shown yet */
     items[COL_START].value.float_value = cr->start;
     stat_tap_init_table_row(table, cr->row, COL_COUNT, items);
@@ -507,7 +526,7 @@ conns_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const v
 
     if (!cr)
         cr = new_row(table, rows, pinfo, r);
-    ts_connstats_add(&cr->stats, r, nstime_to_sec(&pinfo->rel_ts));
+    ts_connstats_add(&cr->stats, r, (double)(ns_of(&pinfo->abs_ts) - cr->base_ns) / 1e9);
     update_names(table, cr, td->conn);
     update_zeek(table, cr, td->conn);
     update_numbers(table, cr, td->conn);

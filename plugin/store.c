@@ -23,6 +23,7 @@ typedef struct paged {
 /* Lifetime: from the init routine to the cleanup routine (one file). */
 static paged records = { NULL, 0, REC_PAGE_BITS, sizeof(ts_record), 0 };
 static paged conns = { NULL, 0, CONN_PAGE_BITS, sizeof(ts_conn), 0 };
+static paged facts = { NULL, 0, CONN_PAGE_BITS, sizeof(ts_facts), 0 };
 
 typedef struct zeek_ended {
     uint32_t until;     /* first frame of the next Zeek connection */
@@ -78,6 +79,7 @@ ts_store_cleanup(void)
 {
     paged_free(&records);
     paged_free(&conns);
+    paged_free(&facts);
     if (zeek_by_stream)
         g_hash_table_destroy(zeek_by_stream);
     zeek_by_stream = NULL;
@@ -89,28 +91,55 @@ array_free(gpointer a)
     g_array_free((GArray *)a, TRUE);
 }
 
+static GArray *
+zeek_array(uint32_t stream, gboolean create)
+{
+    GArray *a;
+
+    if (!zeek_by_stream) {
+        if (!create)
+            return NULL;
+        zeek_by_stream = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, array_free);
+    }
+    a = (GArray *)g_hash_table_lookup(zeek_by_stream, GUINT_TO_POINTER(stream));
+    if (!a && create) {
+        a = g_array_new(FALSE, TRUE, sizeof(zeek_ended));
+        g_hash_table_insert(zeek_by_stream, GUINT_TO_POINTER(stream), a);
+    }
+    return a;
+}
+
 void
 ts_store_zeek_ended(uint32_t stream, uint32_t frame, const ts_zeek *ended)
 {
     zeek_ended e = { frame, *ended };
+    g_array_append_val(zeek_array(stream, TRUE), e);
+}
+
+unsigned
+ts_store_zeek_count(uint32_t stream)
+{
+    GArray *a = zeek_array(stream, FALSE);
+    return a ? a->len : 0;
+}
+
+/* Entries that no frame belongs to (until = 0): they only count, so that
+ * the next ones get the index they had in one run over all the files. */
+void
+ts_store_zeek_carried(uint32_t stream, unsigned n)
+{
     GArray *a;
 
-    if (!zeek_by_stream)
-        zeek_by_stream = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, array_free);
-    a = (GArray *)g_hash_table_lookup(zeek_by_stream, GUINT_TO_POINTER(stream));
-    if (!a) {
-        a = g_array_new(FALSE, FALSE, sizeof(zeek_ended));
-        g_hash_table_insert(zeek_by_stream, GUINT_TO_POINTER(stream), a);
-    }
-    g_array_append_val(a, e);
+    if (!n)
+        return;
+    a = zeek_array(stream, TRUE);
+    g_array_set_size(a, a->len + n);    /* zeroed: until = 0 */
 }
 
 const ts_zeek *
 ts_store_zeek_of(uint32_t stream, uint32_t frame, unsigned *index)
 {
-    GArray *a = zeek_by_stream ? (GArray *)g_hash_table_lookup(zeek_by_stream,
-                                                               GUINT_TO_POINTER(stream))
-                               : NULL;
+    GArray *a = zeek_array(stream, FALSE);
     guint i;
 
     for (i = 0; a && i < a->len; i++) {
@@ -145,8 +174,35 @@ ts_store_conn(uint32_t stream)
     return (ts_conn *)paged_at(&conns, stream, TRUE);
 }
 
+const ts_conn *
+ts_store_conn_peek(uint32_t stream)
+{
+    const ts_conn *c = (const ts_conn *)paged_at(&conns, stream, FALSE);
+    return c && (c->flags & TS_CONN_USED) ? c : NULL;
+}
+
+uint32_t
+ts_store_conn_bound(void)
+{
+    const uint64_t n = (uint64_t)conns.npages << conns.page_bits;
+    return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+ts_facts *
+ts_store_facts(uint32_t stream)
+{
+    return (ts_facts *)paged_at(&facts, stream, TRUE);
+}
+
+const ts_facts *
+ts_store_facts_peek(uint32_t stream)
+{
+    const ts_facts *f = (const ts_facts *)paged_at(&facts, stream, FALSE);
+    return f && f->stats.segments ? f : NULL;
+}
+
 uint64_t
 ts_store_bytes(void)
 {
-    return records.bytes + conns.bytes;
+    return records.bytes + conns.bytes + facts.bytes;
 }
