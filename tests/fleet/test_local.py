@@ -126,7 +126,7 @@ def test_progress_bar_on_a_terminal(env, fleet_dir):
     master, slave = pty.openpty()
     os.chown(os.ttyname(slave), env.tshark.uid, env.tshark.gid) if env.tshark.root else None
     proc = subprocess.Popen(env.as_user([PYTHON, env.tool, "run", fleet_dir["root"], "--out", out,
-                                         "--workers", 2]),
+                                         "--workers", "2"]),
                             env=env.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=slave, cwd=env.work)
     os.close(slave)
