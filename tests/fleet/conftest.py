@@ -36,30 +36,35 @@ def pytest_addoption(parser):
     parser.addoption("--source-dir", default=os.path.dirname(TESTS), help="the checkout")
 
 
+DASK_SKIPPED = []
+
+
 def dask_missing():
-    """None if Dask's distributed scheduler imports; else why not.  Where the
-    release has no python3-distributed package the tests skip, saying so;
-    where it has one that is not installed, they fail."""
+    """None if Dask's distributed scheduler imports; else why not."""
     try:
         import distributed  # noqa: F401
         import dask.bag  # noqa: F401
         return None
     except ImportError as e:
-        err = e
-    policy = subprocess.run(["apt-cache", "policy", "python3-distributed"],
-                            capture_output=True, text=True).stdout
-    if "Candidate:" in policy and "Candidate: (none)" not in policy:
-        pytest.fail("python3-distributed is in this Debian release but does not import (%s): "
-                    "run tools/install-deps.sh --test" % err)
-    return ("this Debian release has no python3-distributed package (Dask's distributed "
-            "scheduler), which tcpstate-fleet needs: %s" % err)
+        return ("SKIP: Dask does not import (%s): tcpstate-fleet needs Debian's python3-dask "
+                "and python3-distributed (tools/install-deps.sh installs them where the "
+                "release has them)" % e)
 
 
 @pytest.fixture(scope="session")
 def dask_ok():
     why = dask_missing()
     if why:
+        DASK_SKIPPED.append(why)
         pytest.skip(why)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Tests skipped for want of Dask, and nothing failed: exit 77, which
+    ctest reports as skipped (SKIP_RETURN_CODE in tests/fleet/CMakeLists.txt)."""
+    if DASK_SKIPPED and exitstatus == 0 and not session.testsfailed:
+        print("\n" + DASK_SKIPPED[0])
+        session.exitstatus = 77
 
 
 class Env:
