@@ -37,8 +37,9 @@ def dask_command(sub):
 
 
 class Cluster:
-    def __init__(self, env):
+    def __init__(self, env, nworkers=2):
         self.env = env
+        self.nworkers = nworkers
         self.dir = env.tempdir("cluster-")
         self.file = os.path.join(self.dir, "scheduler.json")
         self.procs = []
@@ -77,15 +78,16 @@ class Cluster:
                 time.sleep(0.2)
         assert self.address.startswith("tcp://127.0.0.1:"), self.address
         self.spawn("worker", dask_command("worker") + [
-            self.address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard",
+            self.address, "--nworkers", str(self.nworkers), "--nthreads", "1", "--no-dashboard",
             "--host", "127.0.0.1", "--death-timeout", "60",
             "--local-directory", self.env.tempdir("dask-worker-")])
         from distributed import Client
         self.client = Client(self.address, timeout=START_TIMEOUT)
         try:
-            self.client.wait_for_workers(2, timeout=START_TIMEOUT)
+            self.client.wait_for_workers(self.nworkers, timeout=START_TIMEOUT)
         except Exception as e:
-            raise AssertionError("the 2 workers did not come (%s)\n%s" % (e, self.log_text()))
+            raise AssertionError("the %d workers did not come (%s)\n%s" % (self.nworkers, e,
+                                                                         self.log_text()))
         return self
 
     def check_alive(self):
