@@ -165,6 +165,12 @@ def test_cluster_run_equals_local_run(env, cluster, fleet_dir, local):
     assert len({c["worker"] for c in m["chains"]}) == 2
     for output in CHAINS:
         assert chain_lines(out, output) == chain_lines(local, output), output
+    # And both are tshark's own: the latest record of each uid, the chain's
+    # files read in order with one state_dir.
+    for chain in m["chains"]:
+        _, last = env.records([f["path"] for f in chain["files"]])
+        got = [json.loads(l) for l in chain_lines(out, chain["output"])]
+        assert got and {r["uid"]: r for r in got} == last, chain["output"]
     for name in ("closers", "outcomes", "floods"):
         on_cluster = env.fleet("report", out, name, "--json", "--scheduler", cluster.address,
                                check=0).stdout
