@@ -1,9 +1,12 @@
 #!/bin/sh
 # Install the Debian packages tcpstate needs to build and run, if any are
-# missing; with --test also what the whole test suite needs (the GUI test
-# runs Wireshark under Xvfb: the package "wireshark", which is the Qt GUI in
-# Debian 13 and later and depends on it, wireshark-qt, in Debian 12); with
-# --test --no-gui all of that but the GUI test's packages.
+# missing (the plugin's build, tshark, and Dask's python3-dask and
+# python3-distributed for tools/tcpstate-fleet, docs/fleet.md); with --test
+# also what the whole test suite needs (the fleet tests use the same Dask
+# packages; the GUI test runs Wireshark under Xvfb: the package "wireshark",
+# which is the Qt GUI in Debian 13 and later and depends on it,
+# wireshark-qt, in Debian 12); with --test --no-gui all of that but the GUI
+# test's packages.
 # Uses sudo when not root.  Debian 12 or later.
 set -eu
 
@@ -16,7 +19,7 @@ for arg in "$@"; do
     esac
 done
 
-PACKAGES="wireshark-dev tshark cmake gcc make libc6-dev"
+PACKAGES="wireshark-dev tshark cmake gcc make libc6-dev python3 python3-dask python3-distributed"
 if $TEST; then
     PACKAGES="$PACKAGES python3 python3-pytest python3-scapy time valgrind lua5.2 lua5.4 clang libclang-rt-dev graphviz"
     if $GUI; then
