@@ -295,7 +295,10 @@ snap_load(snap *s)
     for (uint32_t i = 0; i < h.count; i++) {
         const ts_facts *f = &s->entries[i].facts;
         tuple_of(&s->keys[i], f->family, f->addr[0], f->port[0], f->addr[1], f->port[1]);
-        g_hash_table_insert(s->by_tuple, &s->keys[i], GUINT_TO_POINTER(i + 1));
+        if (s->entries[i].flags & TS_CARRIED_UID_ONLY)
+            s->used[i] = SUPERSEDED;        /* only its uid counts (start) */
+        else
+            g_hash_table_insert(s->by_tuple, &s->keys[i], GUINT_TO_POINTER(i + 1));
     }
     return TRUE;
 }
@@ -353,13 +356,13 @@ seed_flood(const snap *s)
     for (uint32_t i = 0; i < s->head.count; i++) {
         const ts_carried *e = &s->entries[i];
         ts_flood_carry c;
-        if (!(e->flood & TS_CARRIED_FLOOD_COUNTED))
+        if (!(e->flags & TS_CARRIED_FLOOD_COUNTED))
             continue;
         c.key = e->flood_key;
         c.syn_ns = e->flood_syn_ns;
         c.client_key = e->conn.client_key;
         c.id = i;
-        c.alarmed = (e->flood & TS_CARRIED_FLOOD_ALARMED) != 0;
+        c.alarmed = (e->flags & TS_CARRIED_FLOOD_ALARMED) != 0;
         g_array_append_val(list, c);
     }
     g_array_sort(list, by_syn);
@@ -484,6 +487,15 @@ start(tvbuff_t *tvb, packet_info *pinfo)
         }
         g_ptr_array_add(cont.cands, s);
     }
+    /* Before any segment: a new connection of this file whose uid would
+     * repeat a carried one's (the same 4-tuple, second and ISN, as when
+     * Wireshark 4.2+ starts a new stream at a SYN after a close) takes the
+     * next collision index, as in one run over the merged capture. */
+    for (guint c = 0; c < cont.cands->len; c++) {
+        const snap *s = (const snap *)g_ptr_array_index(cont.cands, c);
+        for (uint32_t i = 0; i < s->head.count; i++)
+            ts_connfacts_reserve_uid(&s->entries[i].facts);
+    }
     if (cont.cands->len)
         cont.state = UNDECIDED;
     if (cont.cands->len == 1)
@@ -520,8 +532,6 @@ decide(snap *s)
     cont.chain_id = s->head.chain_id;
     cont.chain_index = s->head.chain_index + 1;
     cont.pred_id = s->head.file_id;
-    for (uint32_t i = 0; i < s->head.count; i++)
-        ts_connfacts_reserve_uid(&s->entries[i].facts);
 }
 
 static void
@@ -613,7 +623,7 @@ live_entries(const snap *s)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < s->head.count; i++)
-        n += !ts_carry_ended(&s->entries[i].conn);
+        n += !(s->entries[i].flags & TS_CARRIED_UID_ONLY) && !ts_carry_ended(&s->entries[i].conn);
     return n;
 }
 
@@ -733,11 +743,30 @@ typedef struct newest {
 static void
 flood_of(ts_carried *e, gboolean counted, bool alarmed)
 {
-    e->flood = counted ? TS_CARRIED_FLOOD_COUNTED | (alarmed ? TS_CARRIED_FLOOD_ALARMED : 0) : 0;
+    e->flags = counted ? TS_CARRIED_FLOOD_COUNTED | (alarmed ? TS_CARRIED_FLOOD_ALARMED : 0) : 0;
     if (!counted) {
         e->flood_key = 0;
         e->flood_syn_ns = 0;
     }
+}
+
+/* A connection not carried whose uid a connection of the next file could
+ * still repeat: its first segment is in the second of this file's last
+ * frame (or later: a clock that went back). */
+static void
+keep_uid(GArray *out, const ts_conn *c, const ts_facts *f)
+{
+    ts_carried e;
+
+    if (f->first_ns / 1000000000 < cont.last_ns / 1000000000)
+        return;
+    memset(&e, 0, sizeof e);
+    e.conn = *c;
+    e.conn.flags &= (uint8_t)~TS_CONN_FLOOD_COUNTED;
+    e.conn.flood_server = 0;
+    e.facts = *f;
+    e.flags = TS_CARRIED_UID_ONLY;
+    g_array_append_val(out, e);
 }
 
 static void
@@ -776,10 +805,12 @@ save(void)
         const ts_facts *f;
         ts_carried e;
 
-        if (g_hash_table_lookup(by_tuple, &n->key) != n)
-            continue;
         c = ts_store_conn_peek(n->stream);
         f = ts_store_facts_peek(n->stream);
+        if (g_hash_table_lookup(by_tuple, &n->key) != n) {
+            keep_uid(out, c, f);
+            continue;
+        }
         if (!ts_carry_keep(c, cont.last_ns - f->last_ns))
             continue;
         memset(&e, 0, sizeof e);
@@ -797,8 +828,13 @@ save(void)
     for (uint32_t i = 0; from && i < from->head.count; i++) {
         const ts_carried *e = &from->entries[i];
         ts_carried again;
-        if (from->used[i] != FREE || g_hash_table_contains(by_tuple, &from->keys[i]) ||
-            !ts_carry_keep(&e->conn, cont.last_ns - e->facts.last_ns))
+        if (from->used[i] == ADOPTED)
+            continue;       /* saved above, as this file's connection */
+        if (from->used[i] == SUPERSEDED || g_hash_table_contains(by_tuple, &from->keys[i])) {
+            keep_uid(out, &e->conn, &e->facts);
+            continue;
+        }
+        if (!ts_carry_keep(&e->conn, cont.last_ns - e->facts.last_ns))
             continue;
         again = *e;
         flood_of(&again, cont.seeded == from &&

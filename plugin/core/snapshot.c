@@ -120,7 +120,7 @@ ts_snap_layout(void)
     F(ts_connstats, first); F(ts_connstats, syn); F(ts_connstats, cw_since);
     F(ts_connstats, cw_max); F(ts_connstats, segments); F(ts_connstats, warnings);
     F(ts_carried, conn); F(ts_carried, facts); F(ts_carried, zeek_ended);
-    F(ts_carried, flood); F(ts_carried, flood_key); F(ts_carried, flood_syn_ns);
+    F(ts_carried, flags); F(ts_carried, flood_key); F(ts_carried, flood_syn_ns);
     /* what the values mean: the state machine and the lists */
     fnv_u64(&f, TS_FSM_NSTATES);
     fnv_u64(&f, TS_STATE_MAX);
@@ -287,7 +287,8 @@ ts_snap_entry_valid(const ts_carried *e)
     if (f->family != 0 && f->family != 4 && f->family != 6)
         return false;
     if (f->first_frame > f->last_frame || f->stats.segments == 0 ||
-        (e->flood & ~(uint32_t)(TS_CARRIED_FLOOD_COUNTED | TS_CARRIED_FLOOD_ALARMED)))
+        (e->flags & ~(uint32_t)(TS_CARRIED_FLOOD_COUNTED | TS_CARRIED_FLOOD_ALARMED |
+                       TS_CARRIED_UID_ONLY)))
         return false;
     return true;
 }

@@ -61,13 +61,17 @@ typedef struct ts_carried {
     ts_conn  conn;
     ts_facts facts;
     uint32_t zeek_ended;    /* Zeek connections that ended inside its stream before */
-    uint32_t flood;         /* TS_CARRIED_FLOOD_*: the SYN-flood detector's count of it */
+    uint32_t flags;         /* TS_CARRIED_*: the SYN-flood detector's count of it */
     uint64_t flood_key;     /*   its server (address and port), as the detector keys it */
     int64_t  flood_syn_ns;  /*   the SYN it counts from: ns since the epoch */
 } ts_carried;
 
 #define TS_CARRIED_FLOOD_COUNTED  0x01  /* counted half-open at the file's end */
 #define TS_CARRIED_FLOOD_ALARMED  0x02  /* its server's alarm was raised, not re-armed */
+#define TS_CARRIED_UID_ONLY       0x04  /* not carried, only its uid: a newer connection took
+                                           its 4-tuple, and one of the next file could still
+                                           repeat its uid (the same second: uid.h), so the
+                                           next file counts it for the uid's collision index */
 
 typedef struct ts_snap_head {
     uint32_t format;
