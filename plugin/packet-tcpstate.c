@@ -274,7 +274,13 @@ track_frame(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
         rec->flags = TS_REC_QUOTED;
         return rec;
     case TS_EXTRACT_UNSEEN:
-        want_fields();      /* for the rest of a pass without taps */
+        /* A pass without taps: if it builds trees (-2 with a filter), the
+         * next frames' trees hold the fields.  If it builds none (the first
+         * pass of plain -2), wanting fields would make tshark build a tree
+         * for every frame of that pass, only for the later pass (with taps)
+         * to analyse them: want nothing. */
+        if (tree)
+            want_fields();
         if (!analysis.hole)
             analysis.hole = pinfo->num;
         return NULL;

@@ -26,6 +26,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 
 NOBODY = "nobody"
 SANITIZER_REPORT = re.compile(r"ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer")
@@ -58,6 +59,7 @@ class TShark:
             self.env.update(LD_PRELOAD=preload, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0",
                             UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
         self._captures = {}
+        self._lock = threading.Lock()       # stage() from several threads
         self.plugin_dir = None
         if plugin_path:
             self.plugin_dir = self._personal_plugin_dir()
@@ -100,6 +102,10 @@ class TShark:
     def stage(self, path):
         """A copy of a file that the tshark user can read."""
         path = os.path.abspath(path)
+        with self._lock:
+            return self._stage(path)
+
+    def _stage(self, path):
         if path not in self._captures:
             d = os.path.join(self.home, "files", str(len(self._captures)))
             os.makedirs(d)

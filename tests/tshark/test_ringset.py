@@ -10,6 +10,7 @@ tcpstate.carried.  Then faults: corrupt, truncated, foreign, other-version
 and leftover state files, missing and unwritable folders, a gap, two sets
 in one folder."""
 
+import concurrent.futures
 import glob
 import hashlib
 import json
@@ -46,7 +47,6 @@ class Ring:
         self.tshark = tshark
         self.fields = fields
         self.tmp = tmp
-        self.n = 0
 
     def folder(self, name=None):
         path = tempfile.mkdtemp(prefix="state-%s-" % (name or "x"), dir=self.tshark.home)
@@ -57,9 +57,7 @@ class Ring:
 
     def cut(self, capture, count, name=None):
         """editcap -c count: the ring set's files, in order."""
-        self.n += 1
-        d = os.path.join(self.tmp, "set-%d" % self.n)
-        os.makedirs(d)
+        d = tempfile.mkdtemp(prefix="set-", dir=self.tmp)
         subprocess.run(["editcap", "-c", str(count), capture,
                         os.path.join(d, (name or "ring") + ".pcap")],
                        check=True, capture_output=True)
@@ -175,10 +173,16 @@ def kernel_captures(samples):
 
 
 def test_kernel_every_boundary(ring, samples):
-    """Each kernel capture cut after every frame (the SYN flood: every 50)."""
-    for cap in kernel_captures(samples):
-        count = 50 if "syn_flood" in cap else 1
-        assert_continuous(ring, cap, count)
+    """Each kernel capture cut after every frame (the SYN flood: every 50).
+    The captures are independent sets: they run side by side."""
+    caps = kernel_captures(samples)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for cap, fut in [(c, pool.submit(assert_continuous, ring, c,
+                                         50 if "syn_flood" in c else 1)) for c in caps]:
+            try:
+                fut.result()
+            except AssertionError as e:
+                raise AssertionError("%s: %s" % (os.path.basename(cap), e)) from None
 
 
 # The crafted captures where a 4-tuple is reused or Wireshark 4.2+ splits a
