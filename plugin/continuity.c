@@ -750,6 +750,19 @@ flood_of(ts_carried *e, gboolean counted, bool alarmed)
     }
 }
 
+/* The entry of connection c (facts f) in this file's snapshot: the
+ * SYN-flood detector's marks are this file's; the next file's detector
+ * takes the count from flags (flood_of). */
+static void
+entry_of(ts_carried *e, const ts_conn *c, const ts_facts *f)
+{
+    memset(e, 0, sizeof *e);
+    e->conn = *c;
+    e->conn.flags &= (uint8_t)~TS_CONN_FLOOD_COUNTED;
+    e->conn.flood_server = 0;
+    e->facts = *f;
+}
+
 /* A connection not carried whose uid a connection of the next file could
  * still repeat: its first segment is in the second of this file's last
  * frame (or later: a clock that went back). */
@@ -760,28 +773,16 @@ keep_uid(GArray *out, const ts_conn *c, const ts_facts *f)
 
     if (f->first_ns / 1000000000 < cont.last_ns / 1000000000)
         return;
-    memset(&e, 0, sizeof e);
-    e.conn = *c;
-    e.conn.flags &= (uint8_t)~TS_CONN_FLOOD_COUNTED;
-    e.conn.flood_server = 0;
-    e.facts = *f;
+    entry_of(&e, c, f);
     e.flags = TS_CARRIED_UID_ONLY;
     g_array_append_val(out, e);
 }
 
+/* The newest stream of each 4-tuple (by_tuple: tuple -> newest *, into nw). */
 static void
-save(void)
+newest_streams(GArray *nw, GHashTable *by_tuple)
 {
-    bool alarmed = false;
-    const snap *from = decided();
-    GHashTable *by_tuple = g_hash_table_new(tuple_hash, tuple_equal);
-    GArray *nw = g_array_new(FALSE, FALSE, sizeof(newest));
-    GArray *out = g_array_new(FALSE, TRUE, sizeof(ts_carried));
     const uint32_t bound = ts_store_conn_bound();
-    ts_snap_head h, old;
-    char *name, *path;
-    size_t head_size, len;
-    uint8_t *buf;
 
     for (uint32_t stream = 0; stream < bound; stream++) {
         const ts_facts *f = ts_store_conn_peek(stream) ? ts_store_facts_peek(stream) : NULL;
@@ -799,25 +800,32 @@ save(void)
         if (!had || had->stream < n->stream)
             g_hash_table_replace(by_tuple, &n->key, n);
     }
+}
+
+/* What this file leaves (carry.h): its own connections, then what it
+ * carried through from the snapshot it continued. */
+static void
+gather(GArray *out)
+{
+    const snap *from = decided();
+    GHashTable *by_tuple = g_hash_table_new(tuple_hash, tuple_equal);
+    GArray *nw = g_array_new(FALSE, FALSE, sizeof(newest));
+    bool alarmed = false;
+
+    newest_streams(nw, by_tuple);
     for (guint i = 0; i < nw->len; i++) {
         const newest *n = &g_array_index(nw, newest, i);
-        const ts_conn *c;
-        const ts_facts *f;
+        const ts_conn *c = ts_store_conn_peek(n->stream);
+        const ts_facts *f = ts_store_facts_peek(n->stream);
         ts_carried e;
 
-        c = ts_store_conn_peek(n->stream);
-        f = ts_store_facts_peek(n->stream);
         if (g_hash_table_lookup(by_tuple, &n->key) != n) {
             keep_uid(out, c, f);
             continue;
         }
         if (!ts_carry_keep(c, cont.last_ns - f->last_ns))
             continue;
-        memset(&e, 0, sizeof e);
-        e.conn = *c;
-        e.conn.flags &= (uint8_t)~TS_CONN_FLOOD_COUNTED;
-        e.conn.flood_server = 0;
-        e.facts = *f;
+        entry_of(&e, c, f);
         e.facts.first_frame += (int64_t)cont.frames_before;
         e.facts.last_frame += (int64_t)cont.frames_before;
         e.zeek_ended = ts_store_zeek_count(n->stream);
@@ -844,7 +852,16 @@ save(void)
     }
     g_hash_table_destroy(by_tuple);
     g_array_free(nw, TRUE);
+}
 
+static void
+save(void)
+{
+    GArray *out = g_array_new(FALSE, TRUE, sizeof(ts_carried));
+    ts_snap_head h, old;
+    char *name, *path;
+
+    gather(out);
     memset(&h, 0, sizeof h);
     h.file_id = cont.file_id;
     h.pred_id = cont.pred_id;
@@ -867,9 +884,10 @@ save(void)
                    "against %u), or a longer history (%u files before it against %u)", path,
                    old.frames, h.frames, old.chain_index, h.chain_index);
     } else {
-        head_size = ts_snap_head_size(h.iface, h.descr);
-        len = head_size + (size_t)out->len * sizeof(ts_carried);
-        buf = (uint8_t *)g_malloc(len + 4);
+        const size_t head_size = ts_snap_head_size(h.iface, h.descr);
+        const size_t len = head_size + (size_t)out->len * sizeof(ts_carried);
+        uint8_t *buf = (uint8_t *)g_malloc(len + 4);
+
         ts_snap_write_head(&h, TCPSTATE_VERSION, buf);
         if (out->len)
             memcpy(buf + head_size, out->data, (size_t)out->len * sizeof(ts_carried));

@@ -213,8 +213,7 @@ track_segment(tvbuff_t *tvb _U_, packet_info *pinfo, ts_segment *seg)
     ts_flood_alarm alarm;
     ts_zeek ended;
     unsigned track;
-
-    ts_facts_seg fs;
+    ts_facts_seg fs;        /* records and continuity only */
 
     seg->time = nstime_to_sec(&pinfo->abs_ts);
     /* Records and ring-set continuity only (connfacts.h): a stream's first
