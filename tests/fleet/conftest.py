@@ -72,10 +72,12 @@ class Env:
 
     def __init__(self, config):
         self.source = os.path.abspath(config.getoption("--source-dir"))
-        self.tool = os.path.join(self.source, "tools", "tcpstate-fleet")
         self.tcpgen = config.getoption("--tcpgen")
         self.samples = os.path.join(self.source, "sample-captures")
         self.tshark = TShark(config.getoption("--plugin-path"))
+        # A copy the tshark user can read, wherever the checkout lives (a
+        # clone in a mktemp -d folder is not readable by "nobody").
+        self.tool = self.tshark.stage(os.path.join(self.source, "tools", "tcpstate-fleet"))
         self.env = dict(self.tshark.env)
         self.env.pop("LD_PRELOAD", None)
         self.work = self.mkdir(os.path.join(self.tshark.home, "work"))
